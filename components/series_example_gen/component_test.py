@@ -1,0 +1,160 @@
+"""Tests for the two ExampleGen components (direct calls and LocalDagRunner)."""
+
+import glob
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tfx.components.statistics_gen.component import StatisticsGen
+from tfx.components.util import examples_utils
+from tfx.orchestration import metadata
+from tfx.orchestration import pipeline as tfx_pipeline
+from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+from tfx.types import standard_artifacts
+from tfx_bsl.tfxio import dataset_util
+
+from components.series_example_gen import CsvSeriesExampleGen
+from components.series_example_gen import SeriesDataError
+from components.series_example_gen import SyntheticSeriesExampleGen
+from tensorflow_metadata.proto.v0 import statistics_pb2
+
+_SPEC = {
+    "series": tf.io.VarLenFeature(tf.float32),
+    "target": tf.io.VarLenFeature(tf.float32),
+    "series_id": tf.io.FixedLenFeature([], tf.string),
+}
+
+
+def _examples_artifact(uri):
+  artifact = standard_artifacts.Examples()
+  artifact.uri = str(uri)
+  return artifact
+
+
+def _read(pattern):
+  files = sorted(glob.glob(pattern))
+  assert files, pattern
+  records = tf.data.TFRecordDataset(files, compression_type="GZIP")
+  return [tf.io.parse_single_example(r, _SPEC) for r in records]
+
+
+def _long_csv(path, n_series=30, length=16):
+  lines = ["series_id,timestamp,value"]
+  for s in range(n_series):
+    for t in reversed(range(length)):
+      lines.append(f"s{s},{t},{np.sin(s + t / 3):.5f}")
+  path.write_text("\n".join(lines) + "\n")
+  return str(path)
+
+
+@pytest.mark.parametrize("factory, kwargs, name, value", [
+    (SyntheticSeriesExampleGen, {"n_series": 9}, "n_series", 9),
+    (SyntheticSeriesExampleGen, {"n_steps": 7}, "n_steps", 7),
+    (SyntheticSeriesExampleGen, {"horizon": 0}, "horizon", 0),
+    (SyntheticSeriesExampleGen, {"num_shards": 0}, "num_shards", 0),
+    (CsvSeriesExampleGen, {"stride": 0}, "stride", 0),
+    (CsvSeriesExampleGen, {"n_steps": 3}, "n_steps", 3),
+    (CsvSeriesExampleGen, {"split_by": "random"}, "split_by", "'random'"),
+])
+def test_parameter_validation(tmp_path, factory, kwargs, name, value):
+  if factory is CsvSeriesExampleGen:
+    kwargs = dict(csv_path=str(tmp_path / "unused.csv"), **kwargs)
+  with pytest.raises(ValueError) as e:
+    factory.test_call(examples=_examples_artifact(tmp_path), **kwargs)
+  assert f"parameter {name}" in str(e.value) and str(value) in str(e.value)
+
+
+def test_synthetic_direct_call_sets_artifact(tmp_path):
+  examples = _examples_artifact(tmp_path / "out")
+  SyntheticSeriesExampleGen.test_call(examples=examples, n_series=20,
+                                      n_steps=10, horizon=3, num_shards=2)
+  assert json.loads(examples.split_names) == ["train", "eval", "test"]
+  assert examples.splits == ["train", "eval", "test"]
+  # What downstream components resolve from the artifact.
+  assert examples_utils.get_payload_format_string(examples) == "FORMAT_TF_EXAMPLE"
+  assert examples_utils.get_file_format(examples) == "tfrecords_gzip"
+  assert examples.get_int_custom_property("n_steps") == 10
+  assert examples.get_int_custom_property("horizon") == 3
+  sizes = {}
+  for split in examples.splits:
+    [pattern] = examples_utils.get_split_file_patterns([examples], split)
+    assert dataset_util.detect_compression_type([pattern]).numpy() == b"GZIP"
+    parsed = _read(pattern)
+    sizes[split] = len(parsed)
+    assert tf.sparse.to_dense(parsed[0]["series"]).shape == (10,)
+    assert tf.sparse.to_dense(parsed[0]["target"]).shape == (3,)
+  assert sizes == {"train": 14, "eval": 4, "test": 2}
+
+
+def _pipeline(tmp_path, name, components):
+  return tfx_pipeline.Pipeline(
+      pipeline_name=name,
+      pipeline_root=str(tmp_path / name / "root"),
+      metadata_connection_config=metadata.sqlite_metadata_connection_config(
+          str(tmp_path / name / "metadata.sqlite")),
+      components=components)
+
+
+def test_local_dag_runner_pipeline(tmp_path):
+  csv_path = _long_csv(tmp_path / "series.csv")
+  synthetic = SyntheticSeriesExampleGen(n_series=50, n_steps=12, horizon=4,
+                                        num_shards=2)
+  from_csv = CsvSeriesExampleGen(csv_path=csv_path, layout="long", n_steps=8,
+                                 horizon=2, stride=1, split_by="time",
+                                 num_shards=1)
+  stats = StatisticsGen(examples=from_csv.outputs["examples"])
+  pipe = _pipeline(tmp_path, "series", [synthetic, from_csv, stats])
+  LocalDagRunner().run(pipe)
+
+  root = tmp_path / "series" / "root"
+  train = _read(str(root / "SyntheticSeriesExampleGen" / "examples" / "*" /
+                    "Split-train" / "*"))
+  assert len(train) == 35
+  assert tf.sparse.to_dense(train[0]["series"]).shape == (12,)
+  ids = sorted(ex["series_id"].numpy().decode() for ex in train)
+  assert ids == [f"synthetic-{i:06d}" for i in range(35)]
+
+  # 16 steps, window 8 + 2, stride 1 -> 7 windows per series, split in time
+  # 4 / 2 / 1 (cumulative floors of 4.9 and 6.3); 30 series.
+  csv_counts = {
+      split: len(_read(str(root / "CsvSeriesExampleGen" / "examples" / "*" /
+                           f"Split-{split}" / "*")))
+      for split in ("train", "eval", "test")}
+  assert csv_counts == {"train": 120, "eval": 60, "test": 30}
+
+  # The artifacts as recorded in MLMD.
+  with metadata.Metadata(pipe.metadata_connection_config) as m:
+    artifacts = m.store.get_artifacts_by_type("Examples")
+  assert len(artifacts) == 2
+  for a in artifacts:
+    assert json.loads(a.properties["split_names"].string_value) == [
+        "train", "eval", "test"]
+    assert a.custom_properties["payload_format"].string_value == (
+        "FORMAT_TF_EXAMPLE")
+    assert a.custom_properties["file_format"].string_value == "tfrecords_gzip"
+
+  # StatisticsGen read every split of the CSV artifact.
+  for split in ("train", "eval", "test"):
+    [stats_file] = glob.glob(str(root / "StatisticsGen" / "statistics" / "*" /
+                                 f"Split-{split}" / "FeatureStats.pb"))
+    stats_list = statistics_pb2.DatasetFeatureStatisticsList()
+    stats_list.ParseFromString(open(stats_file, "rb").read())
+    dataset = stats_list.datasets[0]
+    assert dataset.num_examples > 0
+    features = {f.path.step[0]: f for f in dataset.features}
+    assert sorted(features) == ["series", "series_id", "target"]
+    assert features["series"].num_stats.common_stats.avg_num_values == 8
+    assert features["target"].num_stats.common_stats.avg_num_values == 2
+
+
+def test_local_dag_runner_csv_error_fails_the_run(tmp_path):
+  bad = tmp_path / "bad.csv"
+  bad.write_text("series_id,timestamp,value\na,1,0.5\na,2,oops\n")
+  gen = CsvSeriesExampleGen(csv_path=str(bad), layout="long")
+  with pytest.raises(SeriesDataError) as e:
+    LocalDagRunner().run(_pipeline(tmp_path, "bad", [gen]))
+  assert str(bad) in str(e.value)
+  assert "row 3" in str(e.value) and "'oops'" in str(e.value)
+  assert not glob.glob(str(tmp_path / "bad" / "root" / "CsvSeriesExampleGen" /
+                           "examples" / "*" / "Split-*" / "*"))

@@ -1,0 +1,1 @@
+"""TFX glue shared by every family's trainer: reading Transform output, timing."""

@@ -1,0 +1,152 @@
+"""TFX Trainer entry point (`run_fn`) for the forecasting family.
+
+Reads Transform's output, trains the configured variant from
+`models.forecasting.architectures`, and exports a SavedModel whose signatures
+take raw series: the TFT graph (z-scoring) and its inverse are inside it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+import absl.logging
+import keras
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from models.common import data, timing
+from models.forecasting import architectures
+from preprocessing import forecasting as features
+
+SIGNATURE_FORECAST = "forecast"
+OUTPUT_FORECAST = "forecast"
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """What `custom_config` may carry; every field has the book's default."""
+
+    variant: str = "seq2seq"
+    n_steps: int = 50
+    horizon: int = 10
+    learning_rate: float | None = None  # None: the book's rate for the variant
+    batch_size: int = 32
+    steps_per_epoch: int = 219  # ceil(7000 / 32): one pass over the book's train split
+    seed: int = 42
+    cache: bool = True
+
+    @classmethod
+    def from_custom_config(cls, custom_config: dict[str, Any] | None) -> "TrainConfig":
+        custom_config = dict(custom_config or {})
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(custom_config) - known)
+        if unknown:
+            raise ValueError(f"unknown forecasting trainer options {unknown}; known: {sorted(known)}")
+        config = cls(**custom_config)
+        for name in ("n_steps", "horizon", "batch_size", "steps_per_epoch"):
+            if int(getattr(config, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
+        if config.learning_rate is not None and config.learning_rate < 0:
+            raise ValueError(f"learning_rate must be >= 0, got {config.learning_rate}")
+        return dataclasses.replace(config, variant=architectures.canonical_variant(config.variant))
+
+
+def to_model_inputs(batch: dict[str, tf.Tensor], config: TrainConfig) -> tuple[tf.Tensor, tf.Tensor]:
+    """Transformed features → (model input [b, n, 1], target in the variant's shape)."""
+    series_z = batch[features.SERIES_Z]
+    target_z = batch[features.TARGET_Z]
+    x = series_z[..., tf.newaxis]
+    steps = architectures.sequence_target_steps(config.variant, config.n_steps)
+    if steps is None:
+        return x, target_z
+    # Sequence-to-sequence: at every step t the next `horizon` values.
+    full = tf.concat([series_z, target_z], axis=-1)
+    y = tf.signal.frame(full[..., 1:], frame_length=config.horizon, frame_step=1, axis=-1)
+    return x, y[:, : config.n_steps, :][:, steps, :]
+
+
+class ForecastServing(tf.Module):
+    """The exported object: TFT layer + Keras model + inverse scaling."""
+
+    def __init__(self, model: keras.Model, tft_output: tft.TFTransformOutput, config: TrainConfig):
+        super().__init__()
+        self.model = model
+        self.tft_layer = tft_output.transform_features_layer()
+        self._sequence = config.variant in architectures.SEQUENCE_VARIANTS
+        self._n_steps = config.n_steps
+
+    def _forecast(self, raw_series: tf.Tensor) -> tf.Tensor:
+        transformed = self.tft_layer({features.SERIES: raw_series})
+        z = self.model(transformed[features.SERIES_Z][..., tf.newaxis], training=False)
+        if self._sequence:
+            z = z[:, -1, :]  # the forecast made after the last observed step
+        mean = transformed[features.NORM_MEAN][:, tf.newaxis]
+        std = transformed[features.NORM_STD][:, tf.newaxis]
+        return z * std + mean
+
+    def signatures(self) -> dict[str, Any]:
+        n_steps = self._n_steps
+
+        @tf.function(input_signature=[tf.TensorSpec([None, n_steps], tf.float32, name="series")])
+        def forecast(series):
+            return {OUTPUT_FORECAST: self._forecast(series)}
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+        def serve_examples(serialized):
+            spec = {features.SERIES: tf.io.FixedLenFeature([n_steps], tf.float32)}
+            parsed = tf.io.parse_example(serialized, spec)
+            return {OUTPUT_FORECAST: self._forecast(parsed[features.SERIES])}
+
+        return {"serving_default": serve_examples, SIGNATURE_FORECAST: forecast}
+
+
+def train(config: TrainConfig, train_files: list[str], eval_files: list[str],
+          tft_output: tft.TFTransformOutput, train_steps: int,
+          eval_steps: int | None = None) -> tuple[keras.Model, dict]:
+    """Trains and returns the Keras model plus throughput/history stats."""
+    spec = tft_output.transformed_feature_spec()
+    to_xy = lambda batch: to_model_inputs(batch, config)  # noqa: E731
+    train_ds = (data.training_pipeline(data.transformed_dataset(train_files, spec),
+                                       batch_size=config.batch_size, seed=config.seed,
+                                       cache=config.cache)
+                .map(to_xy, num_parallel_calls=tf.data.AUTOTUNE))
+    eval_ds = (data.transformed_dataset(eval_files, spec).batch(256)
+               .map(to_xy, num_parallel_calls=tf.data.AUTOTUNE).cache())
+
+    model = architectures.build_model(config.variant, config.n_steps, config.horizon,
+                                      learning_rate=config.learning_rate, seed=config.seed)
+    model.summary(print_fn=absl.logging.info)
+    if not model.trainable_weights:
+        absl.logging.info("variant %s has no weights: nothing to train", config.variant)
+        return model, {"epochs": 0, "steps": 0}
+
+    steps_per_epoch = min(config.steps_per_epoch, train_steps)
+    epochs = max(1, train_steps // steps_per_epoch)
+    throughput = timing.ThroughputLog(config.batch_size)
+    history = model.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                        validation_data=eval_ds, validation_steps=eval_steps or None,
+                        callbacks=[throughput], verbose=2)
+    stats = throughput.summary()
+    stats["history"] = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+    return model, stats
+
+
+def run_fn(fn_args) -> None:
+    """TFX Trainer (GenericExecutor) entry point."""
+    config = TrainConfig.from_custom_config(fn_args.custom_config)
+    absl.logging.info("forecasting trainer: %s", config)
+    tft_output = tft.TFTransformOutput(fn_args.transform_output)
+    model, stats = train(config, fn_args.train_files, fn_args.eval_files, tft_output,
+                         fn_args.train_steps, fn_args.eval_steps)
+
+    # The Keras model on its own (transformed inputs), for debugging and reload tests.
+    os.makedirs(fn_args.model_run_dir, exist_ok=True)
+    model.save(os.path.join(fn_args.model_run_dir, "model.keras"))
+    timing.write_json(os.path.join(fn_args.model_run_dir, "training_stats.json"),
+                      {"config": dataclasses.asdict(config), **stats})
+
+    serving = ForecastServing(model, tft_output, config)
+    tf.saved_model.save(serving, fn_args.serving_model_dir, signatures=serving.signatures())
+    absl.logging.info("exported serving model to %s", fn_args.serving_model_dir)

@@ -1,0 +1,88 @@
+"""The one pipeline factory: every family runs through the same components."""
+
+from __future__ import annotations
+
+from tfx import v1 as tfx
+
+from pipelines.config import PipelineConfig
+from pipelines.spec import EVAL, TEST, TRAIN, FamilySpec
+
+COMPONENT_ORDER = (
+    "ExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform",
+    "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher",
+)
+
+
+def create_pipeline(spec: FamilySpec, config: PipelineConfig) -> tfx.dsl.Pipeline:
+    """ExampleGen → StatisticsGen → SchemaGen → ExampleValidator → Transform →
+    Trainer → Resolver(latest blessed) → Evaluator → Pusher."""
+    example_gen = spec.data_source().with_id("ExampleGen")
+    examples = example_gen.outputs["examples"]
+
+    statistics_gen = tfx.components.StatisticsGen(examples=examples)
+    if spec.schema_path:
+        schema_gen = tfx.components.ImportSchemaGen(schema_file=spec.schema_path)
+    else:
+        schema_gen = tfx.components.SchemaGen(
+            statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
+    schema_gen = schema_gen.with_id("SchemaGen")
+    schema = schema_gen.outputs["schema"]
+
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema)
+
+    transform = tfx.components.Transform(
+        examples=examples,
+        schema=schema,
+        preprocessing_fn=spec.preprocessing_fn,
+        # Statistics come from the train split only; the test split is never
+        # transformed because the Evaluator feeds raw examples to the model.
+        splits_config=tfx.proto.SplitsConfig(analyze=[TRAIN], transform=[TRAIN, EVAL]),
+        # Pre/post-transform statistics double Transform's cost and nothing
+        # downstream reads them.
+        disable_statistics=True,
+    )
+
+    trainer = tfx.components.Trainer(
+        run_fn=spec.run_fn,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema,
+        train_args=tfx.proto.TrainArgs(splits=[TRAIN], num_steps=spec.train_steps),
+        eval_args=tfx.proto.EvalArgs(splits=[EVAL], num_steps=spec.eval_steps),
+        custom_config=dict(spec.custom_config),
+    )
+
+    model_resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+
+    evaluator = tfx.components.Evaluator(
+        examples=examples,
+        example_splits=[TEST],
+        model=trainer.outputs["model"],
+        baseline_model=model_resolver.outputs["model"],
+        eval_config=spec.eval_config,
+    )
+
+    # Pushes only when the Evaluator blessed the model.
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)),
+    )
+
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.pipeline_name,
+        pipeline_root=config.pipeline_root,
+        components=[example_gen, statistics_gen, schema_gen, example_validator, transform,
+                    trainer, model_resolver, evaluator, pusher],
+        enable_cache=config.enable_cache,
+        metadata_connection_config=(
+            tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
+            if config.metadata_path else None),
+        beam_pipeline_args=list(config.beam_pipeline_args),
+    )

@@ -1,0 +1,125 @@
+"""Time-series forecasting (MODELS.md §4) as a family spec.
+
+Profiles:
+  smoke      600 series, ~150 steps: seconds of training, for tests and CI.
+  reference  the book: 10,000 series (7000/2000/1000), batch 32, 20 epochs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Callable
+
+import tensorflow_model_analysis as tfma
+
+from components.series_example_gen import CsvSeriesExampleGen, SyntheticSeriesExampleGen
+from models.forecasting import architectures
+from pipelines.spec import FamilySpec
+
+NAME = "forecasting"
+DEFAULT_VARIANT = "seq2seq"
+DEFAULT_PROFILE = "reference"
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    n_series: int
+    epochs: int
+    batch_size: int = 32
+    eval_steps: int | None = None  # None: the whole eval split
+
+    def steps_per_epoch(self, n_train: int) -> int:
+        return max(1, math.ceil(n_train / self.batch_size))
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(n_series=600, epochs=10),
+    "reference": Profile(n_series=10_000, epochs=20),
+}
+
+
+def eval_config(*, skill_lower_bound: float = 1e-4,
+                mse_change_tolerance: float = 0.05) -> tfma.EvalConfig:
+    """MSE/MAE on the raw scale, and two gates for blessing:
+
+    - value: skill vs the naive forecast must be positive (the model beats
+      repeating the last value);
+    - change: MSE may not get worse than the last blessed model by more than
+      `mse_change_tolerance` (relative). Ignored when nothing is blessed yet.
+
+    The served forecast is the last time step of seq2seq models, so this MSE
+    over the horizon is the book's `last_time_step_mse` for them.
+    """
+    return tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(signature_name="serving_default",
+                                    label_key="target", prediction_key="forecast")],
+        slicing_specs=[tfma.SlicingSpec()],
+        metrics_specs=[tfma.MetricsSpec(metrics=[
+            tfma.MetricConfig(class_name="ExampleCount"),
+            tfma.MetricConfig(
+                class_name="MeanSquaredError",
+                threshold=tfma.MetricThreshold(change_threshold=tfma.GenericChangeThreshold(
+                    direction=tfma.MetricDirection.LOWER_IS_BETTER,
+                    relative={"value": mse_change_tolerance}))),
+            tfma.MetricConfig(class_name="MeanAbsoluteError"),
+            tfma.MetricConfig(
+                class_name="NaiveForecastSkill",
+                module="models.forecasting.evaluation",
+                config=json.dumps({"series_key": "series"}),
+                threshold=tfma.MetricThreshold(value_threshold=tfma.GenericValueThreshold(
+                    lower_bound={"value": skill_lower_bound}))),
+        ])],
+    )
+
+
+def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *,
+               horizon: int = 10, n_steps: int = 50, csv_path: str | None = None,
+               csv_layout: str = "long", csv_split_by: str = "series", stride: int = 1,
+               n_series: int | None = None, epochs: int | None = None,
+               learning_rate: float | None = None, seed: int = 42) -> FamilySpec:
+    """The forecasting family for one variant and profile.
+
+    With `csv_path` the user's own series are windowed into examples instead
+    of the book's synthetic series.
+    """
+    variant = architectures.canonical_variant(variant)
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; available: {sorted(PROFILES)}")
+    prof = PROFILES[profile]
+    if n_series is not None:
+        prof = dataclasses.replace(prof, n_series=n_series)
+    if epochs is not None:
+        if epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {epochs}")
+        prof = dataclasses.replace(prof, epochs=epochs)
+    if horizon < 1 or n_steps < 8:
+        raise ValueError(f"need horizon >= 1 and n_steps >= 8, got horizon={horizon}, n_steps={n_steps}")
+
+    data_source: Callable
+    if csv_path:
+        data_source = lambda: CsvSeriesExampleGen(  # noqa: E731
+            csv_path=csv_path, layout=csv_layout, n_steps=n_steps, horizon=horizon,
+            stride=stride, split_by=csv_split_by)
+        # Unknown size up front: an epoch is a nominal 219 steps (the book's).
+        steps_per_epoch = Profile(n_series=10_000, epochs=1).steps_per_epoch(7000)
+    else:
+        data_source = lambda: SyntheticSeriesExampleGen(  # noqa: E731
+            n_series=prof.n_series, n_steps=n_steps, horizon=horizon, seed=seed)
+        steps_per_epoch = prof.steps_per_epoch(int(prof.n_series * 0.7))
+
+    return FamilySpec(
+        name=NAME,
+        data_source=data_source,
+        preprocessing_fn="preprocessing.forecasting.preprocessing_fn",
+        run_fn="models.forecasting.trainer.run_fn",
+        train_steps=steps_per_epoch * prof.epochs,
+        eval_steps=prof.eval_steps,
+        eval_config=eval_config(),
+        custom_config={
+            "variant": variant, "n_steps": n_steps, "horizon": horizon,
+            "learning_rate": learning_rate, "batch_size": prof.batch_size,
+            "steps_per_epoch": steps_per_epoch, "seed": seed,
+        },
+    )

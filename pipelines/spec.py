@@ -1,0 +1,36 @@
+"""A model family, as the pipeline factory sees it."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import tensorflow_model_analysis as tfma
+from tfx.dsl.components.base import base_node
+
+# Every data source writes these splits; the factory relies on the convention.
+TRAIN, EVAL, TEST = "train", "eval", "test"
+
+
+@dataclasses.dataclass(frozen=True)
+class FamilySpec:
+    """Everything that differs between families; the wiring does not.
+
+    data_source: builds the ExampleGen (any component with an `examples`
+        output holding train/eval/test splits).
+    preprocessing_fn / run_fn: dotted paths into the installed package, so
+        the same code runs locally and in a container.
+    eval_config: TFMA metrics, slices and thresholds (value and change).
+    custom_config: the model's hyperparameters, handed to `run_fn`.
+    schema_path: a curated schema (ImportSchemaGen) instead of inference.
+    """
+
+    name: str
+    data_source: Callable[[], base_node.BaseNode]
+    preprocessing_fn: str
+    run_fn: str
+    train_steps: int
+    eval_steps: int | None
+    eval_config: tfma.EvalConfig
+    custom_config: dict[str, Any] = dataclasses.field(default_factory=dict)
+    schema_path: str | None = None
