@@ -38,6 +38,10 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     outputs = {SERIES_Z: (series - mean) / std}
     if TARGET in inputs:
         outputs[TARGET_Z] = (tf.cast(inputs[TARGET], tf.float32) - mean) / std
+    if SERIES_ID in inputs:
+        # Carried through so Transform's output can be joined back to raw
+        # examples (the skew test); serving graphs never ask for it.
+        outputs[SERIES_ID] = inputs[SERIES_ID]
     # Per-row copies of the statistics so the serving graph can undo the
     # scaling; they depend only on `series`, so they exist at serving time.
     batch = tf.shape(series)[0]

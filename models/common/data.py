@@ -46,3 +46,13 @@ def training_pipeline(dataset: tf.data.Dataset, *, batch_size: int, seed: int,
     if repeat:
         dataset = dataset.repeat()
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def with_known_cardinality(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """Counts a finite dataset once so Keras knows where validation ends
+    (TFRecord datasets report unknown cardinality, which Keras 3 reads as an
+    input that "ran out of data")."""
+    count = int(dataset.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
+    if count == 0:
+        raise ValueError("the evaluation split is empty")
+    return dataset.apply(tf.data.experimental.assert_cardinality(count))

@@ -112,8 +112,9 @@ def train(config: TrainConfig, train_files: list[str], eval_files: list[str],
                                        batch_size=config.batch_size, seed=config.seed,
                                        cache=config.cache)
                 .map(to_xy, num_parallel_calls=tf.data.AUTOTUNE))
-    eval_ds = (data.transformed_dataset(eval_files, spec).batch(256)
-               .map(to_xy, num_parallel_calls=tf.data.AUTOTUNE).cache())
+    eval_ds = data.with_known_cardinality(
+        data.transformed_dataset(eval_files, spec).batch(256)
+        .map(to_xy, num_parallel_calls=tf.data.AUTOTUNE).cache())
 
     model = architectures.build_model(config.variant, config.n_steps, config.horizon,
                                       learning_rate=config.learning_rate, seed=config.seed)

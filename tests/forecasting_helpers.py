@@ -1,0 +1,42 @@
+"""Reading a forecasting pipeline's outputs back, for the end-to-end tests."""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import numpy as np
+import tensorflow as tf
+
+
+def only(pattern: str) -> str:
+    matches = glob.glob(pattern)
+    assert matches, f"nothing matches {pattern}"
+    # Output folders end in the MLMD execution id: the largest is the newest.
+    return max(matches, key=lambda p: int(os.path.basename(p)) if os.path.basename(p).isdigit() else -1)
+
+
+def read_examples(split_dir: str, spec: dict) -> dict[str, np.ndarray]:
+    files = sorted(glob.glob(os.path.join(split_dir, "*")))
+    assert files, f"no examples in {split_dir}"
+    ds = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(100_000)
+    batch = next(iter(ds.map(lambda s: tf.io.parse_example(s, spec))))
+    return {k: v.numpy() for k, v in batch.items()}
+
+
+def raw_examples(pipeline_root: str, split: str, n_steps: int = 50, horizon: int = 10):
+    spec = {"series": tf.io.FixedLenFeature([n_steps], tf.float32),
+            "target": tf.io.FixedLenFeature([horizon], tf.float32),
+            "series_id": tf.io.FixedLenFeature([], tf.string)}
+    return read_examples(os.path.join(only(f"{pipeline_root}/ExampleGen/examples/*"),
+                                      f"Split-{split}"), spec)
+
+
+def serialized_examples(pipeline_root: str, split: str) -> list[bytes]:
+    split_dir = os.path.join(only(f"{pipeline_root}/ExampleGen/examples/*"), f"Split-{split}")
+    files = sorted(glob.glob(os.path.join(split_dir, "*")))
+    return [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+
+
+def pushed_versions(serving_dir: str) -> list[str]:
+    return sorted(os.listdir(serving_dir)) if os.path.isdir(serving_dir) else []
