@@ -16,13 +16,16 @@ Output formats, chosen by the extension of --output:
   .yaml/.yml   a PipelineSpec: for Vertex AI and for the KFP 2 client, whose
                `create_run_from_pipeline_package` reads only YAML.
 
-Known limit: the factory's `latest_blessed_model_resolver` compiles to a Vertex
-"resolver" (an ML Metadata query). Vertex AI runs it; the open-source KFP 2
-backend refuses it ("resolver not implemented yet"), so the pipeline as built
-today runs on Vertex AI Pipelines, not on a self-hosted KFP 2 cluster.
+Targets (--target): `vertex` (default) keeps the Resolver that hands the last
+blessed model to the Evaluator; TFX compiles it to a Vertex "resolver" (an ML
+Metadata query), which the open-source KFP 2 backend refuses ("resolver not
+implemented yet"). `kfp` compiles without it, for self-hosted KFP 2: the
+Evaluator then keeps its value thresholds (beat the naive forecast) but has
+no baseline for the change threshold.
 
 Importing TFX may print "Error importing: cannot import name 'addons'"; it is
-harmless (a TFMA circular-import probe) and does not affect compilation.
+harmless (an optional TFMA import that fails during start-up) and does not
+affect compilation.
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ CONTAINER_BEAM_ARGS: tuple[str, ...] = (
 # derives job ids from it, Kubernetes resource names on KFP.
 PIPELINE_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
 
+TARGETS = ("vertex", "kfp")
+
 JSON_SUFFIXES = (".json",)
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -67,7 +72,8 @@ def compile_pipeline(family: str = "forecasting", *, image: str, output_path: st
                      profile: str | None = None, pipeline_name: str | None = None,
                      enable_cache: bool = True,
                      beam_pipeline_args: tuple[str, ...] = CONTAINER_BEAM_ARGS,
-                     pipeline_spec_2_1: bool = False, **options: Any) -> str:
+                     pipeline_spec_2_1: bool = False, target: str = "vertex",
+                     **options: Any) -> str:
     """Compiles `family`'s pipeline for Kubeflow V2 and returns the file's path.
 
     image: the container every step runs in (this project installed).
@@ -76,6 +82,7 @@ def compile_pipeline(family: str = "forecasting", *, image: str, output_path: st
     serving_dir: the Pusher's destination for blessed models.
     pipeline_name: default `family`; must match [a-z0-9][a-z0-9-]{0,127}.
     pipeline_spec_2_1: KFP pipeline-spec schema 2.1 instead of TFX's default 2.0.
+    target: "vertex" (with the latest-blessed-model Resolver) or "kfp" (without).
     options: the family's spec options (forecasting: n_series, epochs, csv_path, ...).
 
     Raises ValueError for a missing image/root/serving dir, a bad name or
@@ -87,6 +94,8 @@ def compile_pipeline(family: str = "forecasting", *, image: str, output_path: st
             raise ValueError(f"{flag} is required and must not be empty")
     if not output_path.endswith(JSON_SUFFIXES + YAML_SUFFIXES):
         raise ValueError(f"output_path must end with .json, .yaml or .yml, got {output_path!r}")
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
     name = pipeline_name or family
     if not PIPELINE_NAME_PATTERN.match(name):
         raise ValueError(f"pipeline name {name!r} is not valid for Kubeflow/Vertex: use lower-case "
@@ -104,6 +113,7 @@ def compile_pipeline(family: str = "forecasting", *, image: str, output_path: st
         metadata_path=None,  # Vertex AI / KFP provide ML Metadata
         enable_cache=enable_cache,
         beam_pipeline_args=tuple(beam_pipeline_args),
+        resolve_baseline=(target == "vertex"),
     )
     pipeline = build_pipeline(family, config, variant=variant, profile=profile, **options)
 
@@ -208,6 +218,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="extra Beam argument, appended to the defaults "
                         f"({' '.join(CONTAINER_BEAM_ARGS)}); write it as "
                         "--beam-arg=--direct_num_workers=4; repeatable")
+    p.add_argument("--target", choices=TARGETS, default="vertex",
+                   help="vertex (default; compares with the last blessed model) or kfp "
+                        "(self-hosted KFP 2, whose backend cannot run TFX's Resolver)")
     p.add_argument("--no-cache", action="store_true", help="disable step caching")
     p.add_argument("--pipeline-spec-2-1", action="store_true",
                    help="emit KFP pipeline-spec schema 2.1 instead of TFX's default 2.0")
@@ -251,7 +264,7 @@ def submit_instructions(path: str, *, pipeline_name: str, pipeline_root: str,
     if resolvers:
         lines += ["", f"Note: {', '.join(resolvers)} run as ML Metadata queries (Vertex AI "
                       "\"resolver\" executors); the open-source KFP 2 backend rejects them "
-                      "(\"resolver not implemented yet\"), so this pipeline runs on Vertex AI only."]
+                      "(\"resolver not implemented yet\"): compile with --target kfp for a KFP 2 cluster."]
     return "\n".join(lines)
 
 
@@ -282,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
             variant=args.variant, profile=args.profile, pipeline_name=name,
             enable_cache=not args.no_cache,
             beam_pipeline_args=CONTAINER_BEAM_ARGS + tuple(args.beam_args),
-            pipeline_spec_2_1=args.pipeline_spec_2_1, **options)
+            pipeline_spec_2_1=args.pipeline_spec_2_1, target=args.target, **options)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -24,6 +24,10 @@ class PipelineConfig:
     metadata_path: str | None  # SQLite file; None when the orchestrator provides MLMD
     enable_cache: bool = True
     beam_pipeline_args: tuple[str, ...] = LOCAL_BEAM_ARGS
+    # Compare with the last blessed model. Self-hosted KFP 2 cannot run TFX's
+    # Resolver (Vertex AI and the local runner can); without it the Evaluator
+    # skips its change threshold and keeps the value thresholds.
+    resolve_baseline: bool = True
 
     @classmethod
     def local(cls, pipeline_name: str, *, work_dir: str | None = None,

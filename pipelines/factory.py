@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import os
+
 from tfx import v1 as tfx
 
 from pipelines.config import PipelineConfig
@@ -11,6 +15,30 @@ COMPONENT_ORDER = (
     "ExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform",
     "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher",
 )
+
+
+def source_digest(dotted_path: str) -> str:
+    """Hash of every .py file in the top-level package of `dotted_path`.
+
+    Components name user code by module path, and TFX's cache key holds only
+    that path; passing this digest as a parameter makes an edit to the code
+    invalidate cached Transform/Trainer results instead of silently reusing them.
+    """
+    top = dotted_path.split(".")[0]
+    spec = importlib.util.find_spec(top)
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError(f"cannot locate package {top!r} of {dotted_path!r}")
+    digest = hashlib.sha256()
+    for root in spec.submodule_search_locations:
+        for folder, dirs, files in sorted(os.walk(root)):
+            dirs.sort()
+            for name in sorted(files):
+                if name.endswith(".py") and not name.endswith("_test.py"):
+                    path = os.path.join(folder, name)
+                    digest.update(os.path.relpath(path, root).encode())
+                    with open(path, "rb") as f:
+                        digest.update(f.read())
+    return digest.hexdigest()[:16]
 
 
 def create_pipeline(spec: FamilySpec, config: PipelineConfig) -> tfx.dsl.Pipeline:
@@ -41,6 +69,8 @@ def create_pipeline(spec: FamilySpec, config: PipelineConfig) -> tfx.dsl.Pipelin
         # Pre/post-transform statistics double Transform's cost and nothing
         # downstream reads them.
         disable_statistics=True,
+        custom_config={**spec.preprocessing_config,
+                       "source_digest": source_digest(spec.preprocessing_fn)},
     )
 
     trainer = tfx.components.Trainer(
@@ -50,20 +80,25 @@ def create_pipeline(spec: FamilySpec, config: PipelineConfig) -> tfx.dsl.Pipelin
         schema=schema,
         train_args=tfx.proto.TrainArgs(splits=[TRAIN], num_steps=spec.train_steps),
         eval_args=tfx.proto.EvalArgs(splits=[EVAL], num_steps=spec.eval_steps),
-        custom_config=dict(spec.custom_config),
+        custom_config={**spec.custom_config, "source_digest": source_digest(spec.run_fn)},
     )
 
-    model_resolver = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-    ).with_id("latest_blessed_model_resolver")
+    nodes = [example_gen, statistics_gen, schema_gen, example_validator, transform, trainer]
+    baseline_model = None
+    if config.resolve_baseline:
+        model_resolver = tfx.dsl.Resolver(
+            strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+            model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+            model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+        ).with_id("latest_blessed_model_resolver")
+        nodes.append(model_resolver)
+        baseline_model = model_resolver.outputs["model"]
 
     evaluator = tfx.components.Evaluator(
         examples=examples,
         example_splits=[TEST],
         model=trainer.outputs["model"],
-        baseline_model=model_resolver.outputs["model"],
+        baseline_model=baseline_model,
         eval_config=spec.eval_config,
     )
 
@@ -78,8 +113,7 @@ def create_pipeline(spec: FamilySpec, config: PipelineConfig) -> tfx.dsl.Pipelin
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
-        components=[example_gen, statistics_gen, schema_gen, example_validator, transform,
-                    trainer, model_resolver, evaluator, pusher],
+        components=[*nodes, evaluator, pusher],
         enable_cache=config.enable_cache,
         metadata_connection_config=(
             tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)

@@ -21,6 +21,7 @@ class FamilySpec:
     preprocessing_fn / run_fn: dotted paths into the installed package, so
         the same code runs locally and in a container.
     eval_config: TFMA metrics, slices and thresholds (value and change).
+    preprocessing_config: options for `preprocessing_fn` (its `custom_config`).
     custom_config: the model's hyperparameters, handed to `run_fn`.
     schema_path: a curated schema (ImportSchemaGen) instead of inference.
     """
@@ -32,5 +33,6 @@ class FamilySpec:
     train_steps: int
     eval_steps: int | None
     eval_config: tfma.EvalConfig
+    preprocessing_config: dict[str, Any] = dataclasses.field(default_factory=dict)
     custom_config: dict[str, Any] = dataclasses.field(default_factory=dict)
     schema_path: str | None = None

@@ -74,10 +74,10 @@ def test_serving_graph_matches_model_on_transform_output(smoke_run):
     rows = [order[sid] for sid in transformed["series_id"].reshape(-1)]
     assert len(rows) == len(order)
 
-    z = model.predict(transformed["series_z"][..., None], verbose=0)
+    z = model.predict(transformed["series_scaled"][..., None], verbose=0)
     if z.ndim == 3:
         z = z[:, -1, :]
-    from_transform = z * transformed["norm_std"][:, None] + transformed["norm_mean"][:, None]
+    from_transform = z * transformed["scale_factor"][:, None] + transformed["scale_center"][:, None]
     from_raw = serving(series=tf.constant(raw["series"][rows]))["forecast"].numpy()
     np.testing.assert_allclose(from_raw, from_transform, atol=1e-5)
 

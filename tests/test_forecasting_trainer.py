@@ -33,8 +33,8 @@ def test_tf_targets_match_numpy_reference(variant):
     series = rng.normal(size=(4, 50)).astype("float32")
     future = rng.normal(size=(4, 10)).astype("float32")
     config = TrainConfig(variant=variant)
-    x, y = to_model_inputs({features.SERIES_Z: tf.constant(series),
-                            features.TARGET_Z: tf.constant(future)}, config)
+    x, y = to_model_inputs({features.SERIES_SCALED: tf.constant(series),
+                            features.TARGET_SCALED: tf.constant(future)}, config)
     expected = architectures.seq2seq_targets(series, future)
     expected = expected[:, architectures.sequence_target_steps(variant, 50), :]
     assert x.shape == (4, 50, 1)
@@ -46,7 +46,7 @@ def test_tf_targets_match_numpy_reference(variant):
 
 def test_vector_variant_targets_are_the_future_values():
     future = np.arange(20, dtype="float32").reshape(2, 10)
-    _, y = to_model_inputs({features.SERIES_Z: tf.zeros([2, 50]),
-                            features.TARGET_Z: tf.constant(future)},
+    _, y = to_model_inputs({features.SERIES_SCALED: tf.zeros([2, 50]),
+                            features.TARGET_SCALED: tf.constant(future)},
                            TrainConfig(variant="linear"))
     np.testing.assert_array_equal(y.numpy(), future)

@@ -56,6 +56,10 @@ VARIANTS: tuple[str, ...] = (
 # Alternative names that resolve to a canonical variant.
 ALIASES: dict[str, str] = {"seq2vec": "deep_rnn_dense"}
 
+# Variants whose forecast comes out of a tanh unit (SimpleRNN head): they can
+# only produce values in [-1, 1], so their data must be scaled into that range.
+BOUNDED_OUTPUT_VARIANTS: frozenset[str] = frozenset({"simple_rnn", "deep_rnn"})
+
 # Variants whose output is [batch, steps, horizon] (a forecast at every step).
 SEQUENCE_VARIANTS: frozenset[str] = frozenset(
     {"seq2seq", "ln_rnn", "lstm", "gru", "conv_gru", "wavenet"}

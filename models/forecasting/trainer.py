@@ -36,6 +36,7 @@ class TrainConfig:
     steps_per_epoch: int = 219  # ceil(7000 / 32): one pass over the book's train split
     seed: int = 42
     cache: bool = True
+    source_digest: str = ""  # set by the factory so code edits invalidate the cache
 
     @classmethod
     def from_custom_config(cls, custom_config: dict[str, Any] | None) -> "TrainConfig":
@@ -55,14 +56,14 @@ class TrainConfig:
 
 def to_model_inputs(batch: dict[str, tf.Tensor], config: TrainConfig) -> tuple[tf.Tensor, tf.Tensor]:
     """Transformed features → (model input [b, n, 1], target in the variant's shape)."""
-    series_z = batch[features.SERIES_Z]
-    target_z = batch[features.TARGET_Z]
-    x = series_z[..., tf.newaxis]
+    series = batch[features.SERIES_SCALED]
+    future = batch[features.TARGET_SCALED]
+    x = series[..., tf.newaxis]
     steps = architectures.sequence_target_steps(config.variant, config.n_steps)
     if steps is None:
-        return x, target_z
+        return x, future
     # Sequence-to-sequence: at every step t the next `horizon` values.
-    full = tf.concat([series_z, target_z], axis=-1)
+    full = tf.concat([series, future], axis=-1)
     y = tf.signal.frame(full[..., 1:], frame_length=config.horizon, frame_step=1, axis=-1)
     return x, y[:, : config.n_steps, :][:, steps, :]
 
@@ -79,11 +80,11 @@ class ForecastServing(tf.Module):
 
     def _forecast(self, raw_series: tf.Tensor) -> tf.Tensor:
         transformed = self.tft_layer({features.SERIES: raw_series})
-        z = self.model(transformed[features.SERIES_Z][..., tf.newaxis], training=False)
+        z = self.model(transformed[features.SERIES_SCALED][..., tf.newaxis], training=False)
         if self._sequence:
             z = z[:, -1, :]  # the forecast made after the last observed step
-        mean = transformed[features.NORM_MEAN][:, tf.newaxis]
-        std = transformed[features.NORM_STD][:, tf.newaxis]
+        mean = transformed[features.SCALE_CENTER][:, tf.newaxis]
+        std = transformed[features.SCALE_FACTOR][:, tf.newaxis]
         return z * std + mean
 
     def signatures(self) -> dict[str, Any]:

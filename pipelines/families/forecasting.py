@@ -117,6 +117,8 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
         train_steps=steps_per_epoch * prof.epochs,
         eval_steps=prof.eval_steps,
         eval_config=eval_config(),
+        preprocessing_config={"scaling": "maxabs" if variant in architectures.BOUNDED_OUTPUT_VARIANTS
+                              else "zscore"},
         custom_config={
             "variant": variant, "n_steps": n_steps, "horizon": horizon,
             "learning_rate": learning_rate, "batch_size": prof.batch_size,
