@@ -5,7 +5,8 @@ Every model in Géron's chapter on sequence processing, from the naive
 backend-neutral Keras 3 (only ``keras``, ``keras.ops`` and ``keras.layers``;
 no TensorFlow import), so it runs under the TensorFlow and the JAX backends.
 
-All models read a z-scored univariate series shaped ``[batch, n_steps, 1]``
+All models read a scaled univariate series shaped ``[batch, n_steps, 1]``
+(z-scored; scaled into [-1, 1] for the tanh-headed ``BOUNDED_OUTPUT_VARIANTS``)
 through an input named ``"series"`` and forecast ``horizon`` future values.
 They come in two output flavours:
 
