@@ -1,0 +1,182 @@
+"""TFX Trainer entry point (`run_fn`) for the sentiment family.
+
+Reads Transform's token ids, trains the configured variant from
+`models.sentiment.architectures`, and exports a SavedModel that takes raw
+review text: the TFT vocabulary graph is inside it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+import absl.logging
+import keras
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from models.common import data, timing
+from models.sentiment import architectures
+from preprocessing import sentiment as features
+
+SIGNATURE_PREDICT_TEXT = "predict_text"
+OUTPUT_PROBABILITY = "probability"
+
+# Length buckets for the `ragged` variant: batches group reviews of similar
+# length, so almost no padding is fed to the GRU.
+_BUCKET_BOUNDARIES = (64, 128, 192, 256, 384, 512, 768, 1024)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """What `custom_config` may carry; defaults are the book's settings."""
+
+    variant: str = architectures.DEFAULT_VARIANT
+    vocab_size: int = features.DEFAULTS["vocab_size"]
+    max_len: int = features.DEFAULTS["max_len"]  # as Transform produced it (0: variable)
+    batch_size: int = 32
+    steps_per_epoch: int = 704  # ceil(22,500 / 32): one pass over the train split
+    shuffle_buffer: int = 5000
+    learning_rate: float = 1e-3
+    seed: int = 42
+    encoder_path: str = ""  # a local SavedModel sentence encoder (pretrained variant)
+    encoder_output: str = ""  # which output of the encoder's signature to use
+    fine_tune_encoder: bool = True
+    source_digest: str = ""
+
+    @classmethod
+    def from_custom_config(cls, custom_config: dict[str, Any] | None) -> "TrainConfig":
+        custom_config = dict(custom_config or {})
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(custom_config) - known)
+        if unknown:
+            raise ValueError(f"unknown sentiment trainer options {unknown}; known: {sorted(known)}")
+        config = cls(**custom_config)
+        for name in ("batch_size", "steps_per_epoch", "shuffle_buffer"):
+            if int(getattr(config, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
+        variant = architectures.canonical_variant(config.variant)
+        if variant in architectures.TEXT_INPUT_VARIANTS:
+            if not config.encoder_path:
+                raise ValueError(
+                    f"variant {variant!r} needs encoder_path: a local SavedModel sentence encoder "
+                    "(for example a TF-Hub Universal Sentence Encoder downloaded beforehand); "
+                    "nothing is downloaded at run time")
+            if not tf.io.gfile.exists(config.encoder_path):
+                raise ValueError(f"encoder_path {config.encoder_path!r} does not exist")
+        return dataclasses.replace(config, variant=variant)
+
+
+def _at_least_one_step(tokens: tf.Tensor) -> tf.Tensor:
+    # An empty review still gets one padding step, so a batch of empty
+    # reviews is a valid [batch, 1] input rather than [batch, 0].
+    return tf.pad(tokens, [[0, tf.maximum(0, 1 - tf.shape(tokens)[-1])]])
+
+
+def dense_tokens(tokens: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
+    """Token ids as a right-padded dense tensor (pad id 0)."""
+    if isinstance(tokens, tf.SparseTensor):
+        tokens = tf.sparse.to_dense(tokens, default_value=features.PAD_ID)
+    return tokens
+
+
+def make_dataset(file_patterns: list[str], tft_output: tft.TFTransformOutput,
+                 config: TrainConfig, *, training: bool) -> tf.data.Dataset:
+    spec = tft_output.transformed_feature_spec()
+    text_input = config.variant in architectures.TEXT_INPUT_VARIANTS
+
+    def to_xy(example):
+        y = tf.cast(tf.reshape(example[features.LABEL], []), tf.float32)
+        if text_input:
+            return tf.reshape(example[features.TEXT], []), y
+        return _at_least_one_step(dense_tokens(example[features.TOKENS])), y
+
+    ds = data.transformed_dataset(file_patterns, spec).map(to_xy, num_parallel_calls=tf.data.AUTOTUNE)
+    if training:
+        ds = ds.cache().shuffle(config.shuffle_buffer, seed=config.seed, reshuffle_each_iteration=True)
+    if text_input:
+        ds = ds.batch(config.batch_size)
+    elif config.variant in architectures.LENGTH_BUCKETED_VARIANTS:
+        ds = ds.bucket_by_sequence_length(
+            lambda x, y: tf.shape(x)[0], bucket_boundaries=list(_BUCKET_BOUNDARIES),
+            bucket_batch_sizes=[config.batch_size] * (len(_BUCKET_BOUNDARIES) + 1))
+    else:
+        ds = ds.padded_batch(config.batch_size, padded_shapes=([None], []))
+    if training:
+        ds = ds.repeat()
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def load_encoder(config: TrainConfig) -> keras.layers.Layer:
+    """The local sentence encoder as a Keras layer (TensorFlow backend)."""
+    return keras.layers.TFSMLayer(config.encoder_path, call_endpoint="serving_default",
+                                  trainable=config.fine_tune_encoder)
+
+
+class SentimentServing(tf.Module):
+    """The exported object: TFT vocabulary layer + Keras model."""
+
+    def __init__(self, model: keras.Model, tft_output: tft.TFTransformOutput, config: TrainConfig):
+        super().__init__()
+        self.model = model
+        self.tft_layer = tft_output.transform_features_layer()
+        self._text_input = config.variant in architectures.TEXT_INPUT_VARIANTS
+
+    def _probability(self, text: tf.Tensor) -> tf.Tensor:
+        if self._text_input:
+            x = text
+        else:
+            tokens = dense_tokens(self.tft_layer({features.TEXT: text})[features.TOKENS])
+            x = tf.pad(tokens, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(tokens)[1])]])
+        return tf.reshape(self.model(x, training=False), [-1])
+
+    def signatures(self) -> dict[str, Any]:
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+        def predict_text(text):
+            return {OUTPUT_PROBABILITY: self._probability(text)}
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+        def serve_examples(serialized):
+            parsed = tf.io.parse_example(
+                serialized, {features.TEXT: tf.io.FixedLenFeature([], tf.string)})
+            return {OUTPUT_PROBABILITY: self._probability(parsed[features.TEXT])}
+
+        return {"serving_default": serve_examples, SIGNATURE_PREDICT_TEXT: predict_text}
+
+
+def train(config: TrainConfig, train_files: list[str], eval_files: list[str],
+          tft_output: tft.TFTransformOutput, train_steps: int,
+          eval_steps: int | None = None) -> tuple[keras.Model, dict]:
+    train_ds = make_dataset(train_files, tft_output, config, training=True)
+    eval_ds = data.with_known_cardinality(make_dataset(eval_files, tft_output, config, training=False))
+    encoder = load_encoder(config) if config.variant in architectures.TEXT_INPUT_VARIANTS else None
+    model = architectures.build_model(config.variant, vocab_size=config.vocab_size,
+                                      learning_rate=config.learning_rate, seed=config.seed,
+                                      encoder=encoder)
+    model.summary(print_fn=absl.logging.info)
+    steps_per_epoch = min(config.steps_per_epoch, train_steps)
+    epochs = max(1, train_steps // steps_per_epoch)
+    throughput = timing.ThroughputLog(config.batch_size)
+    history = model.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                        validation_data=eval_ds, validation_steps=eval_steps or None,
+                        callbacks=[throughput], verbose=2)
+    stats = throughput.summary()
+    stats["history"] = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+    return model, stats
+
+
+def run_fn(fn_args) -> None:
+    """TFX Trainer (GenericExecutor) entry point."""
+    config = TrainConfig.from_custom_config(fn_args.custom_config)
+    absl.logging.info("sentiment trainer: %s", config)
+    tft_output = tft.TFTransformOutput(fn_args.transform_output)
+    model, stats = train(config, fn_args.train_files, fn_args.eval_files, tft_output,
+                         fn_args.train_steps, fn_args.eval_steps)
+    os.makedirs(fn_args.model_run_dir, exist_ok=True)
+    model.save(os.path.join(fn_args.model_run_dir, "model.keras"))
+    timing.write_json(os.path.join(fn_args.model_run_dir, "training_stats.json"),
+                      {"config": dataclasses.asdict(config), **stats})
+    serving = SentimentServing(model, tft_output, config)
+    tf.saved_model.save(serving, fn_args.serving_model_dir, signatures=serving.signatures())
+    absl.logging.info("exported serving model to %s", fn_args.serving_model_dir)

@@ -1,0 +1,78 @@
+"""TensorFlow Transform for the sentiment family: Keras TextVectorization
+semantics, computed once over the train split and embedded in the model.
+
+standardize: lower-case (UTF-8 aware), replace the corpus' `<br />` markup
+    with a space, strip ASCII punctuation (Keras' default set);
+split: on whitespace;
+vocabulary: the `vocab_size − 2` most frequent training tokens get ids
+    2..vocab_size−1; 0 is padding and 1 is out-of-vocabulary, as in
+    TextVectorization. The vocabulary file is an asset of the transform graph;
+output: `max_len` > 0 right-pads/truncates to that length (dense);
+    `max_len` = 0 keeps every token (variable length, stored sparse) and the
+    trainer pads per batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tensorflow as tf
+import tensorflow_transform as tft
+
+TEXT = "text"
+LABEL = "label"
+REVIEW_ID = "review_id"
+LENGTH_BUCKET = "length_bucket"
+
+TOKENS = "tokens"
+VOCABULARY_NAME = "words"
+
+PAD_ID = 0
+OOV_ID = 1
+DEFAULTS = {"vocab_size": 1000, "max_len": 0}
+
+# Keras' TextVectorization strips exactly this set.
+_PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
+_BREAK_TAG = r"<br\s*/?>"
+
+
+def options(custom_config: dict[str, Any] | None) -> dict[str, int]:
+    """Validated preprocessing options (shared with the trainer)."""
+    config = dict(DEFAULTS)
+    config.update({k: v for k, v in (custom_config or {}).items() if k in DEFAULTS})
+    if int(config["vocab_size"]) < 3:
+        raise ValueError(f"vocab_size must be >= 3 (pad, OOV and a word), got {config['vocab_size']}")
+    if int(config["max_len"]) < 0:
+        raise ValueError(f"max_len must be >= 0 (0 = keep every token), got {config['max_len']}")
+    return {k: int(v) for k, v in config.items()}
+
+
+def standardize(text: tf.Tensor) -> tf.Tensor:
+    text = tf.strings.lower(text, encoding="utf-8")
+    text = tf.strings.regex_replace(text, _BREAK_TAG, " ")
+    return tf.strings.regex_replace(text, _PUNCTUATION, "")
+
+
+def token_ids(text: tf.Tensor, vocab_size: int) -> tf.RaggedTensor:
+    """Strings [batch] → ragged ids with 0 = pad (never produced) and 1 = OOV."""
+    words = tf.strings.split(standardize(text))
+    ids = tft.compute_and_apply_vocabulary(
+        words, top_k=vocab_size - 2, default_value=-1, vocab_filename=VOCABULARY_NAME)
+    return tf.ragged.map_flat_values(
+        lambda v: tf.where(v < 0, tf.constant(OOV_ID, tf.int64), v + 2), ids)
+
+
+def preprocessing_fn(inputs: dict[str, tf.Tensor],
+                     custom_config: dict[str, Any] | None = None) -> dict[str, tf.Tensor]:
+    config = options(custom_config)
+    text = tf.reshape(inputs[TEXT], [-1])
+    ids = token_ids(text, config["vocab_size"])
+    if config["max_len"]:
+        tokens = ids.to_tensor(default_value=PAD_ID, shape=[None, config["max_len"]])
+    else:
+        tokens = ids.to_sparse()
+    outputs = {TOKENS: tokens, TEXT: text}  # raw text: for the pretrained-encoder variant
+    for passthrough in (LABEL, REVIEW_ID, LENGTH_BUCKET):
+        if passthrough in inputs:
+            outputs[passthrough] = tf.reshape(inputs[passthrough], [-1])
+    return outputs
