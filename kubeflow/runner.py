@@ -62,10 +62,6 @@ TARGETS = ("vertex", "kfp")
 JSON_SUFFIXES = (".json",)
 YAML_SUFFIXES = (".yaml", ".yml")
 
-# Forecasting options of the CLI, passed to the family's build_spec.
-FAMILY_OPTIONS = ("horizon", "n_steps", "epochs", "n_series", "learning_rate", "csv_path",
-                  "csv_layout", "csv_split_by", "stride")
-
 
 def compile_pipeline(family: str = "forecasting", *, image: str, output_path: str,
                      pipeline_root: str, serving_dir: str, variant: str | None = None,
@@ -224,18 +220,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="disable step caching")
     p.add_argument("--pipeline-spec-2-1", action="store_true",
                    help="emit KFP pipeline-spec schema 2.1 instead of TFX's default 2.0")
-    f = p.add_argument_group("forecasting options")
-    f.add_argument("--horizon", type=int, help="steps to forecast (default 10)")
-    f.add_argument("--n-steps", type=int, help="input window length (default 50)")
-    f.add_argument("--epochs", type=int, help="override the profile's epochs")
-    f.add_argument("--n-series", type=int, help="synthetic series to generate (profile default)")
-    f.add_argument("--learning-rate", type=float)
-    f.add_argument("--csv", dest="csv_path",
-                   help="your own series instead of synthetic data; a URI the steps can read "
-                        "(gs://...), not a path on this machine")
-    f.add_argument("--csv-layout", choices=["long", "wide"])
-    f.add_argument("--split-by", dest="csv_split_by", choices=["series", "time"])
-    f.add_argument("--stride", type=int, help="window stride over CSV series (default 1)")
     return p
 
 
@@ -270,7 +254,9 @@ def submit_instructions(path: str, *, pipeline_name: str, pipeline_root: str,
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    from pipelines.families import parse_args
+
+    args, options = parse_args(parser, argv)
     missing = [text for key, text in _REQUIRED.items() if not (getattr(args, key) or "").strip()]
     if missing:
         parser.error("missing required arguments:\n  " + "\n  ".join(missing))
@@ -287,7 +273,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"warning: {label} {value!r} is a local path; each step runs in its own "
                   "container, so it must be storage every step can reach (gs://, s3://, a "
                   "mounted volume)", file=sys.stderr)
-    options = {k: getattr(args, k) for k in FAMILY_OPTIONS if getattr(args, k) is not None}
     try:
         path = compile_pipeline(
             args.family, image=args.image, output_path=args.output or f"{name}_pipeline.json",

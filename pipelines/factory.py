@@ -9,7 +9,7 @@ import os
 from tfx import v1 as tfx
 
 from pipelines.config import PipelineConfig
-from pipelines.spec import EVAL, TEST, TRAIN, FamilySpec
+from pipelines.spec import EVAL, TRAIN, FamilySpec
 
 COMPONENT_ORDER = (
     "ExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform",
@@ -63,8 +63,8 @@ def create_pipeline(spec: FamilySpec, config: PipelineConfig) -> tfx.dsl.Pipelin
         examples=examples,
         schema=schema,
         preprocessing_fn=spec.preprocessing_fn,
-        # Statistics come from the train split only; the test split is never
-        # transformed because the Evaluator feeds raw examples to the model.
+        # Statistics come from the train split only; the held-out split is
+        # never transformed because the Evaluator feeds raw examples to the model.
         splits_config=tfx.proto.SplitsConfig(analyze=[TRAIN], transform=[TRAIN, EVAL]),
         # Pre/post-transform statistics double Transform's cost and nothing
         # downstream reads them.
@@ -96,7 +96,7 @@ def create_pipeline(spec: FamilySpec, config: PipelineConfig) -> tfx.dsl.Pipelin
 
     evaluator = tfx.components.Evaluator(
         examples=examples,
-        example_splits=[TEST],
+        example_splits=[spec.evaluation_split],
         model=trainer.outputs["model"],
         baseline_model=baseline_model,
         eval_config=spec.eval_config,

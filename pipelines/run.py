@@ -17,7 +17,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m pipelines.run", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--family", default="forecasting", help="model family (default: forecasting)")
+    p.add_argument("--family", default="forecasting",
+                   help="model family: forecasting (default), sentiment; --family X --help "
+                        "lists that family's options")
     p.add_argument("--variant", help="model variant (default: the family's; forecasting: seq2seq)")
     p.add_argument("--profile", help="smoke (tiny, seconds) or reference (the book's settings; default)")
     p.add_argument("--pipeline-name", help="default: the family name")
@@ -27,21 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--metadata-path")
     p.add_argument("--no-cache", action="store_true", help="re-run every component")
     p.add_argument("--verbose", action="store_true", help="show TFX/Beam INFO logs")
-    f = p.add_argument_group("forecasting options")
-    f.add_argument("--horizon", type=int, help="steps to forecast (default 10)")
-    f.add_argument("--n-steps", type=int, help="input window length (default 50)")
-    f.add_argument("--epochs", type=int, help="override the profile's epochs")
-    f.add_argument("--n-series", type=int, help="synthetic series to generate (profile default)")
-    f.add_argument("--learning-rate", type=float)
-    f.add_argument("--csv", dest="csv_path", help="your own series instead of synthetic data")
-    f.add_argument("--csv-layout", choices=["long", "wide"], help="long: series_id,timestamp,value; wide: a series per row")
-    f.add_argument("--split-by", dest="csv_split_by", choices=["series", "time"])
-    f.add_argument("--stride", type=int, help="window stride over CSV series (default 1)")
     return p
 
-
-FAMILY_OPTIONS = ("horizon", "n_steps", "epochs", "n_series", "learning_rate", "csv_path",
-                  "csv_layout", "csv_split_by", "stride")
 
 
 def _version_dirs(path: str) -> set[str]:
@@ -71,8 +60,9 @@ def _explain_refusal(evaluation: str | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    options = {k: getattr(args, k) for k in FAMILY_OPTIONS if getattr(args, k) is not None}
+    from pipelines.families import parse_args
+
+    args, options = parse_args(_parser(), argv)
 
     from tfx import v1 as tfx
 

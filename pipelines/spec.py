@@ -24,6 +24,8 @@ class FamilySpec:
     preprocessing_config: options for `preprocessing_fn` (its `custom_config`).
     custom_config: the model's hyperparameters, handed to `run_fn`.
     schema_path: a curated schema (ImportSchemaGen) instead of inference.
+    evaluation_split: the split the Evaluator blesses on (held out from
+        training and validation when the data has one).
     """
 
     name: str
@@ -36,3 +38,4 @@ class FamilySpec:
     preprocessing_config: dict[str, Any] = dataclasses.field(default_factory=dict)
     custom_config: dict[str, Any] = dataclasses.field(default_factory=dict)
     schema_path: str | None = None
+    evaluation_split: str = TEST

@@ -7,6 +7,7 @@ Profiles:
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import math
@@ -125,3 +126,21 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
             "steps_per_epoch": steps_per_epoch, "seed": seed,
         },
     )
+
+
+CLI_OPTIONS = ("horizon", "n_steps", "epochs", "n_series", "learning_rate", "csv_path",
+               "csv_layout", "csv_split_by", "stride")
+
+
+def add_cli_arguments(group: argparse._ArgumentGroup) -> None:
+    """Options of `build_spec` for the command lines (local run, Kubeflow)."""
+    group.add_argument("--horizon", type=int, help="steps to forecast (default 10)")
+    group.add_argument("--n-steps", type=int, help="input window length (default 50)")
+    group.add_argument("--epochs", type=int, help="override the profile's epochs")
+    group.add_argument("--n-series", type=int, help="synthetic series to generate (profile default)")
+    group.add_argument("--learning-rate", type=float, help="default: the book's rate for the variant")
+    group.add_argument("--csv", dest="csv_path", help="your own series instead of synthetic data")
+    group.add_argument("--csv-layout", choices=["long", "wide"],
+                       help="long: series_id,timestamp,value; wide: a series per row")
+    group.add_argument("--split-by", dest="csv_split_by", choices=["series", "time"])
+    group.add_argument("--stride", type=int, help="window stride over CSV series (default 1)")
