@@ -7,6 +7,7 @@ split: on whitespace;
 vocabulary: the `vocab_size − 2` most frequent training tokens get ids
     2..vocab_size−1; 0 is padding and 1 is out-of-vocabulary, as in
     TextVectorization. The vocabulary file is an asset of the transform graph;
+empty reviews: one OOV token (never a row of pure padding);
 output: `max_len` > 0 right-pads/truncates to that length (dense);
     `max_len` = 0 keeps every token (variable length, stored sparse) and the
     trainer pads per batch.
@@ -54,12 +55,20 @@ def standardize(text: tf.Tensor) -> tf.Tensor:
 
 
 def token_ids(text: tf.Tensor, vocab_size: int) -> tf.RaggedTensor:
-    """Strings [batch] → ragged ids with 0 = pad (never produced) and 1 = OOV."""
+    """Strings [batch] → ragged ids with 0 = pad (never produced) and 1 = OOV.
+
+    A review with no words becomes one OOV token: a row of pure padding is
+    rejected by the cuDNN GRU kernel on GPUs, and "unknown" is what it is.
+    """
     words = tf.strings.split(standardize(text))
     ids = tft.compute_and_apply_vocabulary(
         words, top_k=vocab_size - 2, default_value=-1, vocab_filename=VOCABULARY_NAME)
-    return tf.ragged.map_flat_values(
+    ids = tf.ragged.map_flat_values(
         lambda v: tf.where(v < 0, tf.constant(OOV_ID, tf.int64), v + 2), ids)
+    empty = tf.cast(tf.equal(ids.row_lengths(), 0), tf.int64)
+    filler = tf.RaggedTensor.from_row_lengths(
+        tf.fill([tf.reduce_sum(empty)], tf.constant(OOV_ID, tf.int64)), empty)
+    return tf.concat([ids, filler], axis=1)
 
 
 def preprocessing_fn(inputs: dict[str, tf.Tensor],

@@ -44,7 +44,6 @@ import posixpath
 import re
 import tarfile
 import tempfile
-import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
@@ -430,8 +429,8 @@ def split_reviews(scan: Union[ReviewScan, Iterable[Review]],
   A ``train/`` review goes to ``eval`` when ``hash_fraction(review_id, seed)
   < eval_fraction``, so the assignment is the same on every machine and a
   review never changes split when others are added or removed. ``test`` is
-  present only when the source has ``test/`` reviews. Each split is sorted by
-  ``review_id``.
+  present only when the source has ``test/`` reviews. Each split is in a
+  deterministic pseudo-random order (see ``_shuffled``).
 
   Raises:
     ValueError: unless 0 < eval_fraction < 1.
@@ -458,8 +457,14 @@ def split_reviews(scan: Union[ReviewScan, Iterable[Review]],
           "eval_fraction")
   if not splits["test"]:
     del splits["test"]
-  return {name: sorted(rs, key=lambda r: r.review_id)
-          for name, rs in splits.items()}
+  return {name: _shuffled(rs, seed) for name, rs in splits.items()}
+
+
+def _shuffled(reviews: Iterable[Review], seed: int) -> List[Review]:
+  """Reviews in a stable hashed order. The corpus lists all neg then all pos
+  files; a trainer's shuffle buffer (5,000 in the book) smaller than a split
+  would otherwise see one class for thousands of steps."""
+  return sorted(reviews, key=lambda r: hash_fraction(f"order:{r.review_id}", seed))
 
 
 def subsample(splits: Dict[str, List[Review]], max_per_class: int,
@@ -482,7 +487,7 @@ def subsample(splits: Dict[str, List[Review]], max_per_class: int,
       of_label = [r for r in rs if r.label == label]
       of_label.sort(key=lambda r: hash_fraction(f"subset:{r.review_id}", seed))
       kept.extend(of_label[:max_per_class])
-    out[name] = sorted(kept, key=lambda r: r.review_id)
+    out[name] = _shuffled(kept, seed)
   return out
 
 

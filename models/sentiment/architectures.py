@@ -59,7 +59,6 @@ import math
 import numbers
 
 import keras
-import numpy as np
 
 # ---------------------------------------------------------------------------
 # Variant registry
@@ -180,19 +179,22 @@ def _embedding(vocab_size, embed_dim, *, mask_zero):
 def _gru(units, *, seed, dropout=0.0, name="gru"):
     # Keep GRU's defaults (activation tanh, recurrent_activation sigmoid,
     # recurrent_dropout 0, reset_after=True, unroll False): on a GPU under
-    # the TensorFlow backend they select the fused cuDNN kernel, which is
-    # several times faster. cuDNN takes the mask as per-sample lengths, so
-    # it only accepts right-padded masks (True...True False...False) with at
-    # least one real token: exactly what our right-padded ids give. Input
-    # `dropout` is fine (applied to the whole sequence before the kernel);
-    # recurrent dropout would force the slow step-by-step loop.
+    # the TensorFlow backend they select the fused cuDNN kernel, much faster
+    # than the step-by-step loop. cuDNN takes the mask as per-sample lengths,
+    # so it only accepts right-padded masks (True...True False...False),
+    # which is what right-padded ids give; a row of padding only (an empty
+    # review) fails its check, so every review needs at least one token (an
+    # OOV id will do). Input `dropout` is fine (one mask for the whole
+    # sequence, applied before the kernel); recurrent dropout would force
+    # the slow loop.
     return keras.layers.GRU(units, dropout=dropout, seed=seed, name=name)
 
 
 def _positive_probability(x):
-    return keras.layers.Dense(1, activation="sigmoid", name="positive_probability")(
-        x
+    output_layer = keras.layers.Dense(
+        1, activation="sigmoid", name="positive_probability"
     )
+    return output_layer(x)
 
 
 # ---------------------------------------------------------------------------
@@ -238,9 +240,10 @@ def _bidirectional(tokens, *, vocab_size, embed_dim, units, seed):
     # The mask reaches both directions: the backward GRU starts at the last
     # real word, not at the padding. The two final states are concatenated.
     embeddings = _embedding(vocab_size, embed_dim, mask_zero=True)(tokens)
-    x = keras.layers.Bidirectional(_gru(units, seed=seed), name="bidirectional_gru")(
-        embeddings
+    bidirectional_gru = keras.layers.Bidirectional(
+        _gru(units, seed=seed), name="bidirectional_gru"
     )
+    x = bidirectional_gru(embeddings)
     return _positive_probability(x)
 
 
@@ -262,9 +265,10 @@ def _pretrained(text, *, encoder):
             "The encoder must map a [batch] string tensor to [batch, d] "
             f"sentence embeddings, got output shape {tuple(embeddings.shape)}."
         )
-    x = keras.layers.Dense(ENCODER_HEAD_UNITS, activation="relu", name="dense")(
-        embeddings
+    hidden = keras.layers.Dense(
+        ENCODER_HEAD_UNITS, activation="relu", name="hidden"
     )
+    x = hidden(embeddings)
     return _positive_probability(x)
 
 

@@ -41,7 +41,6 @@ class TrainConfig:
     learning_rate: float = 1e-3
     seed: int = 42
     encoder_path: str = ""  # a local SavedModel sentence encoder (pretrained variant)
-    encoder_output: str = ""  # which output of the encoder's signature to use
     fine_tune_encoder: bool = True
     source_digest: str = ""
 
@@ -68,12 +67,6 @@ class TrainConfig:
         return dataclasses.replace(config, variant=variant)
 
 
-def _at_least_one_step(tokens: tf.Tensor) -> tf.Tensor:
-    # An empty review still gets one padding step, so a batch of empty
-    # reviews is a valid [batch, 1] input rather than [batch, 0].
-    return tf.pad(tokens, [[0, tf.maximum(0, 1 - tf.shape(tokens)[-1])]])
-
-
 def dense_tokens(tokens: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
     """Token ids as a right-padded dense tensor (pad id 0)."""
     if isinstance(tokens, tf.SparseTensor):
@@ -90,7 +83,7 @@ def make_dataset(file_patterns: list[str], tft_output: tft.TFTransformOutput,
         y = tf.cast(tf.reshape(example[features.LABEL], []), tf.float32)
         if text_input:
             return tf.reshape(example[features.TEXT], []), y
-        return _at_least_one_step(dense_tokens(example[features.TOKENS])), y
+        return dense_tokens(example[features.TOKENS]), y
 
     ds = data.transformed_dataset(file_patterns, spec).map(to_xy, num_parallel_calls=tf.data.AUTOTUNE)
     if training:
@@ -108,10 +101,25 @@ def make_dataset(file_patterns: list[str], tft_output: tft.TFTransformOutput,
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+class _FineTunableSavedModel(keras.layers.TFSMLayer):
+    """TFSMLayer whose reused variables get optimizer-safe names.
+
+    TFSMLayer keeps SavedModel variable names such as "embeddings:0"; Keras
+    3's optimizers derive slot-variable names from them and reject the ":".
+    Same as TFSMLayer._add_existing_weight (Keras 3.15) apart from the name.
+    """
+
+    def _add_existing_weight(self, weight):
+        self._track_variable(keras.Variable(
+            initializer=weight, trainable=weight.trainable, dtype=weight.dtype,
+            shape=weight.shape, name=weight.name.split(":")[0].replace("/", "_")))
+
+
 def load_encoder(config: TrainConfig) -> keras.layers.Layer:
     """The local sentence encoder as a Keras layer (TensorFlow backend)."""
-    return keras.layers.TFSMLayer(config.encoder_path, call_endpoint="serving_default",
-                                  trainable=config.fine_tune_encoder)
+    layer_class = _FineTunableSavedModel if config.fine_tune_encoder else keras.layers.TFSMLayer
+    return layer_class(config.encoder_path, call_endpoint="serving_default",
+                       trainable=config.fine_tune_encoder)
 
 
 class SentimentServing(tf.Module):
