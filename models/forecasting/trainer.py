@@ -16,7 +16,7 @@ import keras
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from models.common import data, timing
+from models.common import data, export, timing
 from models.forecasting import architectures
 from preprocessing import forecasting as features
 
@@ -74,6 +74,7 @@ class ForecastServing(tf.Module):
     def __init__(self, model: keras.Model, tft_output: tft.TFTransformOutput, config: TrainConfig):
         super().__init__()
         self.model = model
+        self.model_variables = export.tf_variables(model)
         self.tft_layer = tft_output.transform_features_layer()
         self._sequence = config.variant in architectures.SEQUENCE_VARIANTS
         self._n_steps = config.n_steps

@@ -16,7 +16,7 @@ import keras
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from models.common import data, timing
+from models.common import data, export, timing
 from models.sentiment import architectures
 from preprocessing import sentiment as features
 
@@ -128,14 +128,18 @@ class SentimentServing(tf.Module):
     def __init__(self, model: keras.Model, tft_output: tft.TFTransformOutput, config: TrainConfig):
         super().__init__()
         self.model = model
+        self.model_variables = export.tf_variables(model)
         self.tft_layer = tft_output.transform_features_layer()
         self._text_input = config.variant in architectures.TEXT_INPUT_VARIANTS
+        # SchemaGen infers `text` as shape [1]; callers send one string per row.
+        self._text_rank = len(tft_output.raw_feature_spec()[features.TEXT].shape)
 
     def _probability(self, text: tf.Tensor) -> tf.Tensor:
         if self._text_input:
             x = text
         else:
-            tokens = dense_tokens(self.tft_layer({features.TEXT: text})[features.TOKENS])
+            raw = tf.reshape(text, [-1, 1]) if self._text_rank == 1 else text
+            tokens = dense_tokens(self.tft_layer({features.TEXT: raw})[features.TOKENS])
             x = tf.pad(tokens, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(tokens)[1])]])
         return tf.reshape(self.model(x, training=False), [-1])
 
