@@ -11,18 +11,15 @@ Metrics are TFMA's, on the test split (1000 series), raw scale.
 from __future__ import annotations
 
 import argparse
-import datetime
-import glob
-import json
 import os
-import platform
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
+
+from bench import common  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -41,53 +38,16 @@ LABELS = {"deep_rnn_dense": "deep_rnn_dense (seq2vec at 10 steps)",
           "iterated_deep_rnn": "deep_rnn (1-step) iterated 10×"}
 
 
-def newest(pattern: str) -> str:
-    paths = glob.glob(pattern)
-    return max(paths, key=lambda p: int(os.path.basename(p)))
-
-
-def tfma_metrics(evaluation_dir: str) -> dict[str, float]:
-    import tensorflow_model_analysis as tfma
-
-    out = {}
-    for slice_metrics in tfma.load_metrics(evaluation_dir):
-        if slice_metrics.slice_key.single_slice_keys:
-            continue
-        for kv in slice_metrics.metric_keys_and_values:
-            key = kv.key
-            if key.is_diff or key.model_name not in ("", "candidate"):
-                continue
-            out[key.name] = kv.value.double_value.value
-    return out
-
-
 def run_variant(work: str, horizon: int, variant: str, epochs: int | None,
                 n_series: int | None) -> dict:
-    from tfx import v1 as tfx
-
-    from pipelines import build_pipeline, progress
-    from pipelines.config import PipelineConfig
-
-    name = f"forecasting_bench_h{horizon}"
-    config = PipelineConfig.local(name, work_dir=work)
     options = {"horizon": horizon}
     if epochs:
         options["epochs"] = epochs
     if n_series:
         options["n_series"] = n_series
-    pipeline = build_pipeline("forecasting", config, variant=variant, profile="reference", **options)
-    t0 = time.perf_counter()
-    with progress.reporting() as prog:
-        tfx.orchestration.LocalDagRunner().run(pipeline)
-    row = {"horizon": horizon, "variant": variant, "wall_seconds": time.perf_counter() - t0,
-           "component_seconds": dict(prog.durations), "cached": sorted(prog.cached)}
-    row.update(tfma_metrics(newest(f"{config.pipeline_root}/Evaluator/evaluation/*")))
-    stats_path = newest(f"{config.pipeline_root}/Trainer/model_run/*")
-    with open(os.path.join(stats_path, "training_stats.json")) as f:
-        stats = json.load(f)
-    row["epochs"] = stats.get("epochs")
-    row["examples_per_second"] = stats.get("steady_examples_per_second")
-    row["model_dir"] = os.path.join(newest(f"{config.pipeline_root}/Trainer/model/*"), "Format-Serving")
+    row = common.run_variant("forecasting", f"forecasting_bench_h{horizon}", work, variant,
+                             "reference", **options)
+    row["horizon"] = horizon
     return row
 
 
@@ -141,8 +101,7 @@ def write_report(rows: list[dict], commands: list[str], path: str) -> None:
         "",
         *[f"    {c}" for c in commands],
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, no GPU; "
-        f"Python {platform.python_version()}; measured {datetime.date.today()}.  ",
+        common.machine_line() + "  ",
         "Data: the book's synthetic series, seed 42, 10,000 series (7000 train / 2000 eval / "
         "1000 test). Metrics: TFMA on the **test** split, raw scale (the book reports validation MSE). "
         "For seq2seq-style variants the served forecast is the last time step, so TFMA's MSE "
@@ -179,11 +138,7 @@ def main() -> None:
                    help="keep the other rows of an earlier results file, replacing re-run ones")
     args = p.parse_args()
 
-    os.makedirs(os.path.dirname(args.results), exist_ok=True)
-    kept: list[dict] = []
-    if args.merge and os.path.exists(args.results):
-        with open(args.results) as f:
-            kept = json.load(f)
+    kept = common.load_rows(args.results, args.merge)
     rows: list[dict] = []
     for horizon in args.horizons:
         for variant in args.variants or (["naive"] + DEFAULT_VARIANTS[horizon]):
@@ -191,8 +146,7 @@ def main() -> None:
             row = run_variant(args.work_dir, horizon, variant, args.epochs, args.n_series)
             row["command"] = "./dev python bench/forecasting_reference.py " + " ".join(sys.argv[1:])
             rows.append(row)
-            with open(args.results, "w") as f:
-                json.dump(kept + rows, f, indent=2)
+            common.save_rows(args.results, kept + rows)
 
     one_step = [r for r in rows if r["horizon"] == 1 and r["variant"] == "deep_rnn"]
     if one_step:
@@ -213,8 +167,7 @@ def main() -> None:
         if r["variant"] == "naive" and "naive_mean_squared_error" in r:
             r["mean_squared_error"] = r["naive_mean_squared_error"]
     rows.sort(key=lambda r: (r["horizon"], 0 if r["variant"] == "naive" else 1))
-    with open(args.results, "w") as f:
-        json.dump(rows, f, indent=2)
+    common.save_rows(args.results, rows)
     default = "./dev python bench/forecasting_reference.py"
     commands = sorted({r.get("command", default).strip() for r in rows
                        if r["variant"] != "iterated_deep_rnn"})
