@@ -130,7 +130,7 @@ def train(config: TrainConfig, train_files: list[str], eval_files: list[str],
     throughput = timing.ThroughputLog(config.batch_size)
     history = model.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
                         validation_data=eval_ds, validation_steps=eval_steps or None,
-                        callbacks=[throughput], verbose=2)
+                        callbacks=[throughput], shuffle=False, verbose=2)  # tf.data shuffles
     stats = throughput.summary()
     stats["history"] = {k: [float(v) for v in vs] for k, vs in history.history.items()}
     return model, stats
