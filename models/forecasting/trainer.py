@@ -8,7 +8,6 @@ take raw series: the TFT graph (z-scoring) and its inverse are inside it.
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import Any
 
 import absl.logging
@@ -16,7 +15,8 @@ import keras
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from models.common import data, export, timing
+from models.common import data, export
+from models.common import training as common_training
 from models.forecasting import architectures
 from preprocessing import forecasting as features
 
@@ -40,15 +40,8 @@ class TrainConfig:
 
     @classmethod
     def from_custom_config(cls, custom_config: dict[str, Any] | None) -> "TrainConfig":
-        custom_config = dict(custom_config or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(custom_config) - known)
-        if unknown:
-            raise ValueError(f"unknown forecasting trainer options {unknown}; known: {sorted(known)}")
-        config = cls(**custom_config)
-        for name in ("n_steps", "horizon", "batch_size", "steps_per_epoch"):
-            if int(getattr(config, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
+        config = common_training.config_from_custom(cls, custom_config, "forecasting")
+        common_training.require_positive(config, "n_steps", "horizon", "batch_size", "steps_per_epoch")
         if config.learning_rate is not None and config.learning_rate < 0:
             raise ValueError(f"learning_rate must be >= 0, got {config.learning_rate}")
         return dataclasses.replace(config, variant=architectures.canonical_variant(config.variant))
@@ -125,14 +118,9 @@ def train(config: TrainConfig, train_files: list[str], eval_files: list[str],
         absl.logging.info("variant %s has no weights: nothing to train", config.variant)
         return model, {"epochs": 0, "steps": 0}
 
-    steps_per_epoch = min(config.steps_per_epoch, train_steps)
-    epochs = max(1, train_steps // steps_per_epoch)
-    throughput = timing.ThroughputLog(config.batch_size)
-    history = model.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                        validation_data=eval_ds, validation_steps=eval_steps or None,
-                        callbacks=[throughput], shuffle=False, verbose=2)  # tf.data shuffles
-    stats = throughput.summary()
-    stats["history"] = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+    stats = common_training.fit(model, train_ds, eval_ds, train_steps=train_steps,
+                         steps_per_epoch=config.steps_per_epoch, batch_size=config.batch_size,
+                         eval_steps=eval_steps)
     return model, stats
 
 
@@ -144,12 +132,4 @@ def run_fn(fn_args) -> None:
     model, stats = train(config, fn_args.train_files, fn_args.eval_files, tft_output,
                          fn_args.train_steps, fn_args.eval_steps)
 
-    # The Keras model on its own (transformed inputs), for debugging and reload tests.
-    os.makedirs(fn_args.model_run_dir, exist_ok=True)
-    model.save(os.path.join(fn_args.model_run_dir, "model.keras"))
-    timing.write_json(os.path.join(fn_args.model_run_dir, "training_stats.json"),
-                      {"config": dataclasses.asdict(config), **stats})
-
-    serving = ForecastServing(model, tft_output, config)
-    tf.saved_model.save(serving, fn_args.serving_model_dir, signatures=serving.signatures())
-    absl.logging.info("exported serving model to %s", fn_args.serving_model_dir)
+    common_training.save_run(fn_args, model, stats, config, ForecastServing(model, tft_output, config))

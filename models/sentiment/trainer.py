@@ -8,7 +8,6 @@ review text: the TFT vocabulary graph is inside it.
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import Any
 
 import absl.logging
@@ -16,7 +15,8 @@ import keras
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from models.common import data, export, timing
+from models.common import data, export
+from models.common import training as common_training
 from models.sentiment import architectures
 from preprocessing import sentiment as features
 
@@ -46,15 +46,8 @@ class TrainConfig:
 
     @classmethod
     def from_custom_config(cls, custom_config: dict[str, Any] | None) -> "TrainConfig":
-        custom_config = dict(custom_config or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(custom_config) - known)
-        if unknown:
-            raise ValueError(f"unknown sentiment trainer options {unknown}; known: {sorted(known)}")
-        config = cls(**custom_config)
-        for name in ("batch_size", "steps_per_epoch", "shuffle_buffer"):
-            if int(getattr(config, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
+        config = common_training.config_from_custom(cls, custom_config, "sentiment")
+        common_training.require_positive(config, "batch_size", "steps_per_epoch", "shuffle_buffer")
         variant = architectures.canonical_variant(config.variant)
         if variant in architectures.TEXT_INPUT_VARIANTS:
             if not config.encoder_path:
@@ -167,14 +160,9 @@ def train(config: TrainConfig, train_files: list[str], eval_files: list[str],
                                       learning_rate=config.learning_rate, seed=config.seed,
                                       encoder=encoder)
     model.summary(print_fn=absl.logging.info)
-    steps_per_epoch = min(config.steps_per_epoch, train_steps)
-    epochs = max(1, train_steps // steps_per_epoch)
-    throughput = timing.ThroughputLog(config.batch_size)
-    history = model.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                        validation_data=eval_ds, validation_steps=eval_steps or None,
-                        callbacks=[throughput], shuffle=False, verbose=2)  # tf.data shuffles
-    stats = throughput.summary()
-    stats["history"] = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+    stats = common_training.fit(model, train_ds, eval_ds, train_steps=train_steps,
+                         steps_per_epoch=config.steps_per_epoch, batch_size=config.batch_size,
+                         eval_steps=eval_steps)
     return model, stats
 
 
@@ -185,10 +173,4 @@ def run_fn(fn_args) -> None:
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
     model, stats = train(config, fn_args.train_files, fn_args.eval_files, tft_output,
                          fn_args.train_steps, fn_args.eval_steps)
-    os.makedirs(fn_args.model_run_dir, exist_ok=True)
-    model.save(os.path.join(fn_args.model_run_dir, "model.keras"))
-    timing.write_json(os.path.join(fn_args.model_run_dir, "training_stats.json"),
-                      {"config": dataclasses.asdict(config), **stats})
-    serving = SentimentServing(model, tft_output, config)
-    tf.saved_model.save(serving, fn_args.serving_model_dir, signatures=serving.signatures())
-    absl.logging.info("exported serving model to %s", fn_args.serving_model_dir)
+    common_training.save_run(fn_args, model, stats, config, SentimentServing(model, tft_output, config))

@@ -10,6 +10,7 @@ from typing import Any
 FAMILIES: dict[str, str] = {
     "forecasting": "pipelines.families.forecasting",
     "sentiment": "pipelines.families.sentiment",
+    "char_rnn": "pipelines.families.char_rnn",
 }
 
 

@@ -1,0 +1,64 @@
+"""The parts of a `run_fn` every family shares: options, fit, what is saved."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Callable, TypeVar
+
+import absl.logging
+import keras
+import tensorflow as tf
+
+from models.common import timing
+
+Config = TypeVar("Config")
+
+
+def config_from_custom(cls: type[Config], custom_config: dict[str, Any] | None,
+                       family: str) -> Config:
+    """`cls(**custom_config)`, naming unknown keys instead of a TypeError."""
+    custom_config = dict(custom_config or {})
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(custom_config) - known)
+    if unknown:
+        raise ValueError(f"unknown {family} trainer options {unknown}; known: {sorted(known)}")
+    return cls(**custom_config)
+
+
+def require_positive(config: Any, *names: str) -> None:
+    for name in names:
+        if int(getattr(config, name)) < 1:
+            raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
+
+
+def fit(model: keras.Model, train_ds: tf.data.Dataset, eval_ds: tf.data.Dataset, *,
+        train_steps: int, steps_per_epoch: int, batch_size: int, eval_steps: int | None = None,
+        callbacks: list[keras.callbacks.Callback] | None = None) -> dict:
+    """Fits for `train_steps` (whole epochs of `steps_per_epoch`) on a
+    repeating `train_ds`, validating on `eval_ds` each epoch; returns the
+    throughput summary and the history."""
+    steps_per_epoch = max(1, min(steps_per_epoch, train_steps))
+    epochs = max(1, train_steps // steps_per_epoch)
+    throughput = timing.ThroughputLog(batch_size)
+    history = model.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                        validation_data=eval_ds, validation_steps=eval_steps or None,
+                        callbacks=[throughput, *(callbacks or [])],
+                        shuffle=False, verbose=2)  # the tf.data pipeline shuffles
+    stats = throughput.summary()
+    stats["steps_per_epoch"] = steps_per_epoch
+    stats["history"] = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+    return stats
+
+
+def save_run(fn_args: Any, model: keras.Model, stats: dict, config: Any,
+             serving: tf.Module) -> None:
+    """The Keras model and statistics in the run folder (debugging, reloads,
+    benchmarks); the serving SavedModel where the Trainer's model artifact is."""
+    os.makedirs(fn_args.model_run_dir, exist_ok=True)
+    model.save(os.path.join(fn_args.model_run_dir, "model.keras"))
+    timing.write_json(os.path.join(fn_args.model_run_dir, "training_stats.json"),
+                      {"config": dataclasses.asdict(config), **stats})
+    signatures: Callable[[], dict] = serving.signatures
+    tf.saved_model.save(serving, fn_args.serving_model_dir, signatures=signatures())
+    absl.logging.info("exported serving model to %s", fn_args.serving_model_dir)

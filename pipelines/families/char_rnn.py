@@ -1,0 +1,133 @@
+"""Character language model on tiny-shakespeare (MODELS.md §1) as a family spec.
+
+Profiles:
+  smoke      the first 130,000 characters (100,000 train / 20,000 eval),
+             300 training steps: for tests and CI.
+  reference  the book: train [:1,000,000], valid [1,000,000:1,060,000],
+             windows of 100 every character, shuffle buffer 100,000, batch 32,
+             Nadam, 10 epochs (≈31,000 steps each; 1–2 h on a GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+
+import tensorflow_model_analysis as tfma
+
+from components.text_corpus_example_gen import TextCorpusExampleGen
+from models.char_rnn.trainer import VARIANTS
+from pipelines.spec import EVAL, FamilySpec
+
+NAME = "char_rnn"
+DEFAULT_VARIANT = "stateless"
+DEFAULT_PROFILE = "reference"
+SHAKESPEARE_URL = ("https://raw.githubusercontent.com/karpathy/char-rnn/master/"
+                   "data/tinyshakespeare/input.txt")
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    max_chars: int  # 0: the whole corpus
+    train_chars: int
+    eval_chars: int
+    steps_per_epoch: int  # 0: one pass over the windows
+    epochs: int
+    accuracy_lower_bound: float
+    train_steps: int  # total steps (stateless windows per epoch times epochs)
+
+
+PROFILES = {
+    "smoke": Profile(max_chars=130_000, train_chars=100_000, eval_chars=20_000,
+                     steps_per_epoch=100, epochs=3, accuracy_lower_bound=0.25, train_steps=300),
+    # One pass is ceil((1,000,000 − 100) / 32) = 31,247 windows of batch 32.
+    "reference": Profile(max_chars=0, train_chars=1_000_000, eval_chars=60_000,
+                         steps_per_epoch=0, epochs=10, accuracy_lower_bound=0.50,
+                         train_steps=31_247 * 10),
+}
+
+
+def eval_config(*, accuracy_lower_bound: float, accuracy_change_tolerance: float = 0.01) -> tfma.EvalConfig:
+    """Next-character accuracy and bits per character on the eval split (the
+    book's validation text); blessing needs accuracy ≥ the profile's bound and
+    no more than `accuracy_change_tolerance` below the last blessed model."""
+    return tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(signature_name="serving_default")],
+        slicing_specs=[tfma.SlicingSpec()],
+        metrics_specs=[tfma.MetricsSpec(metrics=[
+            tfma.MetricConfig(class_name="ExampleCount"),
+            tfma.MetricConfig(
+                class_name="NextCharMetrics", module="models.char_rnn.evaluation",
+                threshold=tfma.MetricThreshold(
+                    value_threshold=tfma.GenericValueThreshold(
+                        lower_bound={"value": accuracy_lower_bound}),
+                    change_threshold=tfma.GenericChangeThreshold(
+                        direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+                        absolute={"value": -accuracy_change_tolerance}))),
+        ])],
+    )
+
+
+def default_source() -> str:
+    """SHAKESPEARE_SOURCE if set (a file or a URL), else the canonical URL."""
+    return os.environ.get("SHAKESPEARE_SOURCE", SHAKESPEARE_URL)
+
+
+def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *,
+               source: str | None = None, sha256: str = "", cache_dir: str = "",
+               keep_case: bool = False, epochs: int | None = None,
+               steps_per_epoch: int | None = None, learning_rate: float = 1e-3,
+               max_chars: int | None = None, seed: int = 42) -> FamilySpec:
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown char_rnn variant {variant!r}; available: {list(VARIANTS)}")
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; available: {sorted(PROFILES)}")
+    prof = PROFILES[profile]
+    if max_chars is not None:
+        prof = dataclasses.replace(prof, max_chars=max_chars)
+    if epochs is not None or steps_per_epoch is not None:
+        spe = prof.steps_per_epoch if steps_per_epoch is None else steps_per_epoch
+        n_epochs = prof.epochs if epochs is None else epochs
+        if n_epochs < 1 or spe < 0:
+            raise ValueError(f"need epochs >= 1 and steps_per_epoch >= 0, got {n_epochs}, {spe}")
+        per_epoch = spe or prof.train_steps // prof.epochs
+        prof = dataclasses.replace(prof, epochs=n_epochs, steps_per_epoch=spe,
+                                   train_steps=per_epoch * n_epochs)
+    source = source or default_source()
+    data_source = lambda: TextCorpusExampleGen(  # noqa: E731
+        source=source, cache_dir=cache_dir, sha256=sha256, train_chars=prof.train_chars,
+        eval_chars=prof.eval_chars, max_chars=prof.max_chars)
+    lowercase = not keep_case
+    return FamilySpec(
+        name=NAME,
+        data_source=data_source,
+        preprocessing_fn="preprocessing.char_rnn.preprocessing_fn",
+        run_fn="models.char_rnn.trainer.run_fn",
+        train_steps=prof.train_steps,
+        eval_steps=None,
+        eval_config=eval_config(accuracy_lower_bound=prof.accuracy_lower_bound),
+        preprocessing_config={"lowercase": lowercase},
+        custom_config={"variant": variant, "steps_per_epoch": prof.steps_per_epoch,
+                       "learning_rate": learning_rate, "lowercase": lowercase, "seed": seed},
+        evaluation_split=EVAL,
+    )
+
+
+CLI_OPTIONS = ("source", "sha256", "cache_dir", "keep_case", "epochs", "steps_per_epoch",
+               "learning_rate", "max_chars")
+
+
+def add_cli_arguments(group: argparse._ArgumentGroup) -> None:
+    """Options of `build_spec` for the command lines (local run, Kubeflow)."""
+    group.add_argument("--corpus", dest="source",
+                       help="text file or URL (default: $SHAKESPEARE_SOURCE, else the "
+                            "tiny-shakespeare URL, downloaded once into the cache)")
+    group.add_argument("--sha256", help="expected SHA-256 of a downloaded corpus")
+    group.add_argument("--cache-dir", help="download cache (default ~/.cache/keras_tfx_pipelines)")
+    group.add_argument("--keep-case", action="store_true", default=None,
+                       help="do not lower-case the text (the book lower-cases)")
+    group.add_argument("--epochs", type=int, help="default: the profile's")
+    group.add_argument("--steps-per-epoch", type=int, help="0 = one pass over the windows")
+    group.add_argument("--learning-rate", type=float, help="Nadam learning rate (default 1e-3)")
+    group.add_argument("--max-chars", type=int, help="use only the first N characters")
