@@ -104,4 +104,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # Exit without interpreter teardown: TF 2.16's function destructors print
+    # "Exception ignored ... AtomicFunction.__del__" noise during shutdown.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

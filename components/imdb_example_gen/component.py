@@ -25,17 +25,10 @@ from absl import logging
 from tfx.dsl.component.experimental.annotations import OutputArtifact
 from tfx.dsl.component.experimental.annotations import Parameter
 from tfx.dsl.component.experimental.decorators import component
-from tfx.types import artifact_utils
 from tfx.types import standard_artifacts
 
+from components.common import artifacts
 from components.imdb_example_gen import reviews as reviews_lib
-
-# Custom-property names and values understood by
-# tfx.components.util.examples_utils (tfx 1.16).
-PAYLOAD_FORMAT_PROPERTY = "payload_format"
-PAYLOAD_FORMAT_TF_EXAMPLE = "FORMAT_TF_EXAMPLE"
-FILE_FORMAT_PROPERTY = "file_format"
-FILE_FORMAT_TFRECORDS_GZIP = "tfrecords_gzip"
 
 
 def bad_property_name(kind: str) -> str:
@@ -73,20 +66,15 @@ def publish(examples: standard_artifacts.Examples, splits: dict,
             scan: reviews_lib.ReviewScan, num_shards: int) -> None:
   """Writes ``splits`` under ``examples.uri`` and sets the artifact properties."""
   reviews_lib.write_examples(examples.uri, splits, num_shards=num_shards)
-  examples.split_names = artifact_utils.encode_split_names(list(splits))
-  examples.set_string_custom_property(PAYLOAD_FORMAT_PROPERTY,
-                                      PAYLOAD_FORMAT_TF_EXAMPLE)
-  examples.set_string_custom_property(FILE_FORMAT_PROPERTY,
-                                      FILE_FORMAT_TFRECORDS_GZIP)
+  counts = {f"num_examples_{name}": len(rs) for name, rs in splits.items()}
+  counts.update((bad_property_name(kind), scan.bad_counts.get(kind, 0))
+                for kind in reviews_lib.BAD_KINDS)
+  artifacts.mark_tf_examples(examples, splits, counts)
   for name, rs in splits.items():
     n_pos = sum(r.label for r in rs)
-    examples.set_int_custom_property(f"num_examples_{name}", len(rs))
     logging.info("Split %s: %d reviews (%d pos, %d neg; %d shards) -> "
                  "%s/Split-%s", name, len(rs), n_pos, len(rs) - n_pos,
                  num_shards, examples.uri, name)
-  for kind in reviews_lib.BAD_KINDS:
-    examples.set_int_custom_property(bad_property_name(kind),
-                                     scan.bad_counts.get(kind, 0))
 
 
 @component
@@ -119,9 +107,7 @@ def ImdbExampleGen(
   validate_parameters(eval_fraction=eval_fraction,
                       max_reviews_per_class=max_reviews_per_class,
                       num_shards=num_shards, require_rating=require_rating)
-  path = reviews_lib.fetch(source,
-                           cache_dir or reviews_lib.DEFAULT_CACHE_DIR,
-                           sha256=sha256 or None)
+  path = reviews_lib.fetch(source, cache_dir, sha256=sha256 or None)
   if path != source:
     logging.info("ImdbExampleGen: %s -> %s", source, path)
   scan = reviews_lib.read_reviews(path, require_rating=bool(require_rating))

@@ -16,6 +16,7 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.types import standard_artifacts
 from tfx_bsl.tfxio import dataset_util
 
+from components.common import fetch as fetch_lib
 from components.imdb_example_gen import ImdbExampleGen
 from components.imdb_example_gen import ReviewDataError
 from components.imdb_example_gen import component as component_lib
@@ -161,8 +162,8 @@ def test_local_dag_runner_pipeline(tmp_path):
   LocalDagRunner().run(pipe)
 
   # Downloaded once into the cache.
-  assert os.listdir(cache) == [os.path.basename(rv.cache_path(url,
-                                                              str(cache)))]
+  assert os.listdir(cache) == [
+      os.path.basename(fetch_lib.cache_path(url, str(cache)))]
   root = tmp_path / "imdb" / "root"
 
   def split(component_id, name):

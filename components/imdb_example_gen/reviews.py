@@ -2,7 +2,8 @@
 
 Pure logic behind ``ImdbExampleGen`` (no TFX imports here):
 
-* ``fetch``: resolves the source: a local path (or any ``tf.io.gfile`` path) is
+* ``fetch``: resolves the source (``components.common.fetch`` with this
+  module's ``ReviewDataError``): a local path (or any ``tf.io.gfile`` path) is
   used as is, an ``http(s)://`` or ``file://`` URL is downloaded once into a
   cache folder (atomic write, optional SHA-256 check).
 * ``read_reviews``: scans a directory or a ``.tar.gz`` archive (streamed with
@@ -18,7 +19,8 @@ Pure logic behind ``ImdbExampleGen`` (no TFX imports here):
 * ``split_reviews``: ``train``/``eval`` from ``train/`` by a stable hash of
   the review id, ``test`` from ``test/`` when the source has one.
 * ``write_split`` / ``write_examples``: GZIP TFRecord shards laid out the way
-  TFX expects inside an ``Examples`` artifact (``<uri>/Split-<name>/*.gz``).
+  TFX expects inside an ``Examples`` artifact (``<uri>/Split-<name>/*.gz``;
+  written by ``components.common.tfrecords``, round-robin).
 
 Every written ``tf.train.Example`` has five features:
 
@@ -38,18 +40,19 @@ from __future__ import annotations
 import collections
 import dataclasses
 import hashlib
-import http.client
 import os
 import posixpath
 import re
 import tarfile
-import tempfile
-import urllib.parse
-import urllib.request
 import zlib
 from typing import Dict, Iterable, List, NamedTuple, Optional, Set, Tuple, Union
 
 import tensorflow as tf
+
+from components.common import fetch as fetch_lib
+from components.common import tfrecords
+# Re-exported: part of this module's API (same names in the sibling packages).
+from components.common.tfrecords import shard_name  # pylint: disable=unused-import
 
 # The data set as distributed (train + test + unsup, 84 MB).
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
@@ -61,9 +64,6 @@ SHARED_COPY_NAME = "aclImdb_train.tar.gz"
 SHARED_COPY_SHA1 = "33151e65b22a79c63070ac020e101ac52ac79a06"
 SHARED_COPY_SHA256 = (
     "7c644ae2dec854f771d53c780f28f45f5d0cbd85092175ebc28c2655e969d851")
-
-DEFAULT_CACHE_DIR = "~/.cache/keras_tfx_pipelines"
-URL_SCHEMES: Tuple[str, ...] = ("http", "https", "file")
 
 SPLIT_DIRS: Tuple[str, str] = ("train", "test")
 CLASS_DIRS: Tuple[str, str] = ("pos", "neg")
@@ -98,14 +98,7 @@ RATING_FEATURE = "rating"
 ID_FEATURE = "review_id"
 LENGTH_BUCKET_FEATURE = "length_bucket"
 
-# TFX's own ExampleGen names its files data_tfrecord-SSSSS-of-NNNNN.gz; the
-# ".gz" suffix is what makes readers treat the files as GZIP.
-SHARD_PREFIX = "data_tfrecord"
-SHARD_SUFFIX = ".gz"
-
 _RATED_NAME = re.compile(r"(\d+)_(\d+)")
-_DOWNLOAD_CHUNK = 1 << 20
-_DOWNLOAD_TIMEOUT_S = 60
 
 
 class ReviewDataError(ValueError):
@@ -524,34 +517,22 @@ def to_example(review: Review) -> tf.train.Example:
   }))
 
 
-def shard_name(index: int, num_shards: int) -> str:
-  return f"{SHARD_PREFIX}-{index:05d}-of-{num_shards:05d}{SHARD_SUFFIX}"
+def _examples(reviews: Iterable[Review]) -> List[tf.train.Example]:
+  return [to_example(review) for review in reviews]
 
 
 def write_split(output_dir: str, reviews: Iterable[Review],
                 num_shards: int) -> List[str]:
   """Writes ``reviews`` as GZIP TFRecord shards, round-robin; returns the paths."""
-  if int(num_shards) != num_shards or num_shards < 1:
-    raise ValueError(f"num_shards must be an integer >= 1, got {num_shards!r}")
-  tf.io.gfile.makedirs(output_dir)
-  paths = [os.path.join(output_dir, shard_name(i, num_shards))
-           for i in range(num_shards)]
-  options = tf.io.TFRecordOptions(compression_type="GZIP")
-  writers = [tf.io.TFRecordWriter(p, options=options) for p in paths]
-  try:
-    for i, review in enumerate(reviews):
-      writers[i % num_shards].write(to_example(review).SerializeToString())
-  finally:
-    for writer in writers:
-      writer.close()
-  return paths
+  return tfrecords.write_split(output_dir, _examples(reviews), num_shards,
+                               contiguous=False)
 
 
 def write_examples(uri: str, splits: Dict[str, List[Review]],
                    num_shards: int = 4) -> Dict[str, List[str]]:
   """Writes every split to ``<uri>/Split-<name>/`` (TFX's Examples layout)."""
-  return {name: write_split(os.path.join(uri, f"Split-{name}"), rs, num_shards)
-          for name, rs in splits.items()}
+  return tfrecords.write_examples(
+      uri, {name: _examples(rs) for name, rs in splits.items()}, num_shards)
 
 
 # --------------------------------------------------------------------------
@@ -559,127 +540,20 @@ def write_examples(uri: str, splits: Dict[str, List[Review]],
 # --------------------------------------------------------------------------
 
 
-def _check_digest(sha256: Optional[str]) -> Optional[str]:
-  if not sha256:
-    return None
-  digest = sha256.strip().lower()
-  if not re.fullmatch(r"[0-9a-f]{64}", digest):
-    raise ValueError(f"sha256 must be 64 hexadecimal digits, got {sha256!r}")
-  return digest
-
-
-def file_sha256(path: str) -> str:
-  digest = hashlib.sha256()
-  with tf.io.gfile.GFile(path, "rb") as f:
-    while True:
-      chunk = f.read(_DOWNLOAD_CHUNK)
-      if not chunk:
-        break
-      digest.update(chunk)
-  return digest.hexdigest()
-
-
-def is_url(url_or_path: str) -> bool:
-  return urllib.parse.urlsplit(url_or_path).scheme.lower() in URL_SCHEMES
-
-
-def cache_path(url: str, cache_dir: str) -> str:
-  """Where ``fetch`` keeps ``url``: ``<cache_dir>/<url hash>-<file name>``."""
-  name = posixpath.basename(urllib.parse.urlsplit(url).path) or "download"
-  name = re.sub(r"[^A-Za-z0-9._-]", "_", urllib.parse.unquote(name))
-  url_hash = hashlib.sha256(url.encode("utf-8")).hexdigest()[:12]
-  return os.path.join(os.path.expanduser(cache_dir), f"{url_hash}-{name}")
-
-
-def _download(url: str, target: str, sha256: Optional[str]) -> None:
-  """Downloads ``url`` to a temporary file next to ``target``, then renames."""
-  folder = os.path.dirname(target)
-  fd, tmp = tempfile.mkstemp(dir=folder, prefix=".download-",
-                             suffix=".part")
-  try:
-    digest, size, expected_size = hashlib.sha256(), 0, None
-    try:
-      with os.fdopen(fd, "wb") as out:
-        with urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT_S) as resp:
-          length = resp.headers.get("Content-Length") if resp.headers else None
-          if length and length.strip().isdigit():
-            expected_size = int(length)
-          while True:
-            chunk = resp.read(_DOWNLOAD_CHUNK)
-            if not chunk:
-              break
-            out.write(chunk)
-            digest.update(chunk)
-            size += len(chunk)
-        out.flush()
-        os.fsync(out.fileno())
-    except (OSError, http.client.HTTPException, ValueError) as e:
-      # URLError/HTTPError/timeouts are OSErrors; ValueError: a malformed URL.
-      raise _data_error(url, f"download failed ({type(e).__name__}: {e})"
-                        ) from None
-    if expected_size is not None and size != expected_size:
-      raise _data_error(url, f"download truncated: got {size} of "
-                        f"{expected_size} bytes")
-    actual = digest.hexdigest()
-    if sha256 and actual != sha256:
-      raise _data_error(url, f"sha256 mismatch: expected {sha256}, got "
-                        f"{actual}; the download was deleted")
-    os.replace(tmp, target)
-  finally:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-
-
-def fetch(url_or_path: str, cache_dir: str = DEFAULT_CACHE_DIR,
+def fetch(url_or_path: str, cache_dir: str = fetch_lib.DEFAULT_CACHE_DIR,
           sha256: Optional[str] = None) -> str:
-  """Returns a local (or ``tf.io.gfile``) path for ``url_or_path``.
+  """``components.common.fetch.fetch`` for an aclImdb directory or archive.
 
-  * A path (anything that is not an ``http``, ``https`` or ``file`` URL) is
-    returned unchanged; it must exist. With ``sha256``, a file is verified
-    (never deleted) and a directory is an error.
-  * A URL is downloaded once to ``cache_path(url, cache_dir)``: streamed to a
-    temporary file in ``cache_dir``, checked against ``Content-Length`` and
-    ``sha256`` (when given), then renamed into place, so a cache entry is
-    always complete. A mismatching download is deleted. A cached file is
-    re-verified against ``sha256`` (when given), not downloaded again; if it
-    does not match it is deleted so the next call downloads it afresh.
-
-  ``cache_dir`` "" means ``DEFAULT_CACHE_DIR``; ``sha256`` "" or None means no
-  check (``IMDB_SHA256`` is the digest of ``IMDB_URL``).
+  A path is returned unchanged (it must exist; with ``sha256`` it must be a
+  file with that digest); an ``http(s)://`` or ``file://`` URL is downloaded
+  once into ``cache_dir`` ("" = ``~/.cache/keras_tfx_pipelines``) and checked against
+  ``sha256`` when given (``IMDB_SHA256`` is the digest of ``IMDB_URL``).
 
   Raises:
     ReviewDataError: naming the path or URL: missing path, failed or
       truncated download, sha256 mismatch (with expected and actual digests).
     ValueError: for a malformed ``sha256``.
   """
-  digest = _check_digest(sha256)
-  if not is_url(url_or_path):
-    path = url_or_path
-    if not tf.io.gfile.exists(path):
-      raise _data_error(path, "not found (expected a directory, a .tar.gz "
-                        "archive, or an http(s):// or file:// URL)")
-    if digest:
-      if tf.io.gfile.isdir(path):
-        raise _data_error(path, "is a directory; sha256 can only be checked "
-                          "for an archive file")
-      actual = file_sha256(path)
-      if actual != digest:
-        raise _data_error(path, f"sha256 mismatch: expected {digest}, got "
-                          f"{actual}")
-    return path
-
-  url = url_or_path
-  cache_dir = os.path.expanduser(cache_dir or DEFAULT_CACHE_DIR)
-  os.makedirs(cache_dir, exist_ok=True)
-  target = cache_path(url, cache_dir)
-  if os.path.isfile(target):
-    if digest:
-      actual = file_sha256(target)
-      if actual != digest:
-        os.remove(target)
-        raise _data_error(
-            url, f"cached copy {target} has sha256 {actual}, expected "
-            f"{digest}; deleted it, the next run downloads it again")
-    return target
-  _download(url, target, digest)
-  return target
+  return fetch_lib.fetch(url_or_path, cache_dir, sha256,
+                         error_cls=ReviewDataError,
+                         expected="a directory, a .tar.gz archive")

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from components.common import fetch as fetch_lib
 from components.imdb_example_gen import reviews as rv
 from components.imdb_example_gen import testing
 from components.imdb_example_gen.reviews import Review
@@ -552,7 +553,7 @@ def test_fetch_file_url_downloads_once_then_verifies_cache(tmp_path,
   monkeypatch.setattr(urllib.request, "urlopen", counting)
 
   path = rv.fetch(url, str(cache), sha256=_sha256(data))
-  assert path == rv.cache_path(url, str(cache))
+  assert path == fetch_lib.cache_path(url, str(cache))
   assert path.endswith("-aclImdb_v1.tar.gz") and path.startswith(str(cache))
   assert open(path, "rb").read() == data
   assert os.listdir(cache) == [os.path.basename(path)]  # no temp files left
@@ -645,10 +646,10 @@ def test_fetch_failed_download_leaves_no_file(tmp_path, monkeypatch, failure,
 
 
 def test_cache_path_keeps_urls_apart(tmp_path):
-  a = rv.cache_path("https://a.example/x/data.tar.gz", str(tmp_path))
-  b = rv.cache_path("https://b.example/x/data.tar.gz", str(tmp_path))
+  a = fetch_lib.cache_path("https://a.example/x/data.tar.gz", str(tmp_path))
+  b = fetch_lib.cache_path("https://b.example/x/data.tar.gz", str(tmp_path))
   assert a != b and a.endswith("-data.tar.gz") and b.endswith("-data.tar.gz")
-  assert rv.cache_path("https://a.example/", "~/c").startswith(
+  assert fetch_lib.cache_path("https://a.example/", "~/c").startswith(
       os.path.expanduser("~/c"))
 
 

@@ -21,17 +21,10 @@ from absl import logging
 from tfx.dsl.component.experimental.annotations import OutputArtifact
 from tfx.dsl.component.experimental.annotations import Parameter
 from tfx.dsl.component.experimental.decorators import component
-from tfx.types import artifact_utils
 from tfx.types import standard_artifacts
 
+from components.common import artifacts
 from components.series_example_gen import series as series_lib
-
-# Custom-property names and values understood by
-# tfx.components.util.examples_utils (tfx 1.16).
-PAYLOAD_FORMAT_PROPERTY = "payload_format"
-PAYLOAD_FORMAT_TF_EXAMPLE = "FORMAT_TF_EXAMPLE"
-FILE_FORMAT_PROPERTY = "file_format"
-FILE_FORMAT_TFRECORDS_GZIP = "tfrecords_gzip"
 
 MIN_N_SERIES = 10
 MIN_N_STEPS = 8
@@ -67,16 +60,11 @@ def publish(examples: standard_artifacts.Examples,
             splits: dict, num_shards: int) -> None:
   """Writes ``splits`` under ``examples.uri`` and sets the artifact properties."""
   series_lib.write_examples(examples.uri, splits, num_shards=num_shards)
-  examples.split_names = artifact_utils.encode_split_names(list(splits))
-  examples.set_string_custom_property(PAYLOAD_FORMAT_PROPERTY,
-                                      PAYLOAD_FORMAT_TF_EXAMPLE)
-  examples.set_string_custom_property(FILE_FORMAT_PROPERTY,
-                                      FILE_FORMAT_TFRECORDS_GZIP)
   first = next(iter(splits.values()))
-  examples.set_int_custom_property("n_steps", first.n_steps)
-  examples.set_int_custom_property("horizon", first.horizon)
+  props = {"n_steps": first.n_steps, "horizon": first.horizon}
+  props.update((f"num_examples_{name}", len(ws)) for name, ws in splits.items())
+  artifacts.mark_tf_examples(examples, splits, props)
   for name, ws in splits.items():
-    examples.set_int_custom_property(f"num_examples_{name}", len(ws))
     logging.info("Split %s: %d windows (%d shards) -> %s/Split-%s", name,
                  len(ws), num_shards, examples.uri, name)
 

@@ -9,7 +9,8 @@ Pure logic behind the series ExampleGen components (no TFX imports here):
 * ``window_series`` / ``split_windows``: cut series into (input, target)
   windows and assign them to the ``train``/``eval``/``test`` splits.
 * ``write_split`` / ``write_examples``: GZIP TFRecord shards laid out the way
-  TFX expects inside an ``Examples`` artifact (``<uri>/Split-<name>/*.gz``).
+  TFX expects inside an ``Examples`` artifact (``<uri>/Split-<name>/*.gz``;
+  written by ``components.common.tfrecords``, round-robin).
 
 Every written ``tf.train.Example`` has three features:
 
@@ -27,11 +28,14 @@ import datetime
 import hashlib
 import io
 import math
-import os
 from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
+
+from components.common import tfrecords
+# Re-exported: part of this module's API (same names in the sibling packages).
+from components.common.tfrecords import shard_name  # pylint: disable=unused-import
 
 SPLIT_NAMES: Tuple[str, str, str] = ("train", "eval", "test")
 DEFAULT_FRACTIONS: Tuple[float, float, float] = (0.7, 0.2, 0.1)
@@ -48,12 +52,6 @@ LONG_COLUMNS: Tuple[str, str, str] = (ID_COLUMN, TIMESTAMP_COLUMN, VALUE_COLUMN)
 SERIES_FEATURE = "series"
 TARGET_FEATURE = "target"
 ID_FEATURE = "series_id"
-
-# TFX's own ExampleGen names its files data_tfrecord-SSSSS-of-NNNNN.gz; the
-# ".gz" suffix is what makes readers (Beam's ReadFromTFRecord with AUTO
-# compression, tfx_bsl's dataset_util) treat the files as GZIP.
-SHARD_PREFIX = "data_tfrecord"
-SHARD_SUFFIX = ".gz"
 
 _IN_MEMORY = "<in-memory series>"
 
@@ -564,35 +562,23 @@ def to_example(window_id: str, series: np.ndarray,
   }))
 
 
-def shard_name(index: int, num_shards: int) -> str:
-  return f"{SHARD_PREFIX}-{index:05d}-of-{num_shards:05d}{SHARD_SUFFIX}"
+def _examples(windows: WindowSet) -> List[tf.train.Example]:
+  return [to_example(window_id, windows.series[i], windows.target[i])
+          for i, window_id in enumerate(windows.ids)]
 
 
 def write_split(output_dir: str, windows: WindowSet,
                 num_shards: int) -> List[str]:
   """Writes ``windows`` as GZIP TFRecord shards, round-robin; returns the paths."""
-  if int(num_shards) != num_shards or num_shards < 1:
-    raise ValueError(f"num_shards must be an integer >= 1, got {num_shards!r}")
-  tf.io.gfile.makedirs(output_dir)
-  paths = [os.path.join(output_dir, shard_name(i, num_shards))
-           for i in range(num_shards)]
-  options = tf.io.TFRecordOptions(compression_type="GZIP")
-  writers = [tf.io.TFRecordWriter(p, options=options) for p in paths]
-  try:
-    for i, window_id in enumerate(windows.ids):
-      example = to_example(window_id, windows.series[i], windows.target[i])
-      writers[i % num_shards].write(example.SerializeToString())
-  finally:
-    for writer in writers:
-      writer.close()
-  return paths
+  return tfrecords.write_split(output_dir, _examples(windows), num_shards,
+                               contiguous=False)
 
 
 def write_examples(uri: str, splits: Dict[str, WindowSet],
                    num_shards: int = 4) -> Dict[str, List[str]]:
   """Writes every split to ``<uri>/Split-<name>/`` (TFX's Examples layout)."""
-  return {name: write_split(os.path.join(uri, f"Split-{name}"), ws, num_shards)
-          for name, ws in splits.items()}
+  return tfrecords.write_examples(
+      uri, {name: _examples(ws) for name, ws in splits.items()}, num_shards)
 
 
 def naive_mse(ws: WindowSet) -> float:

@@ -2,7 +2,7 @@
 
 ``TextCorpusExampleGen`` reads one UTF-8 text file (tiny Shakespeare for the
 char-RNN of Hands-On ML chapter 16, or any other corpus) from a path or a URL
-(downloaded once into a cache by ``imdb_example_gen.reviews.fetch``), splits
+(downloaded once into a cache by ``components.common.fetch``), splits
 it by position and cuts every split into chunks, producing what TFX's own
 ExampleGen produces, so StatisticsGen, SchemaGen, Transform and Trainer read
 the output unchanged:
@@ -24,22 +24,14 @@ the output unchanged:
 """
 
 from absl import logging
-import tensorflow as tf
 from tfx.dsl.component.experimental.annotations import OutputArtifact
 from tfx.dsl.component.experimental.annotations import Parameter
 from tfx.dsl.component.experimental.decorators import component
-from tfx.types import artifact_utils
 from tfx.types import standard_artifacts
 
-from components.imdb_example_gen import reviews as reviews_lib
+from components.common import artifacts
+from components.common import fetch as fetch_lib
 from components.text_corpus_example_gen import corpus as corpus_lib
-
-# Custom-property names and values understood by
-# tfx.components.util.examples_utils (tfx 1.16).
-PAYLOAD_FORMAT_PROPERTY = "payload_format"
-PAYLOAD_FORMAT_TF_EXAMPLE = "FORMAT_TF_EXAMPLE"
-FILE_FORMAT_PROPERTY = "file_format"
-FILE_FORMAT_TFRECORDS_GZIP = "tfrecords_gzip"
 
 
 def _check_min(name: str, value: int, minimum: int) -> None:
@@ -80,45 +72,33 @@ def validate_parameters(*, source: str = "unused",
 
 
 def resolve_source(source: str, cache_dir: str = "", sha256: str = "") -> str:
-  """A local path for ``source`` via ``reviews.fetch`` (download once, check).
+  """A local path for ``source`` via ``common.fetch`` (download once, check).
 
   Raises:
     CorpusDataError: naming the path or URL (missing file, failed download,
       sha256 mismatch).
     ValueError: for a malformed ``sha256``.
   """
-  if not reviews_lib.is_url(source) and not tf.io.gfile.exists(source):
-    # fetch's own message describes the IMDb layouts; say what we expect.
-    raise corpus_lib.CorpusDataError(
-        f"{source}: not found (expected a UTF-8 text file, or an http(s):// "
-        "or file:// URL of one)")
-  try:
-    return reviews_lib.fetch(source,
-                             cache_dir or reviews_lib.DEFAULT_CACHE_DIR,
-                             sha256=sha256 or None)
-  except reviews_lib.ReviewDataError as e:
-    raise corpus_lib.CorpusDataError(str(e)) from None
+  return fetch_lib.fetch(source, cache_dir, sha256 or None,
+                         error_cls=corpus_lib.CorpusDataError,
+                         expected="a UTF-8 text file")
 
 
 def publish(examples: standard_artifacts.Examples,
             splits: dict, chunk_chars: int, num_shards: int) -> None:
   """Writes ``splits`` (name -> chunks) under ``examples.uri``; sets properties."""
   corpus_lib.write_examples(examples.uri, splits, num_shards=num_shards)
-  examples.split_names = artifact_utils.encode_split_names(list(splits))
-  examples.set_string_custom_property(PAYLOAD_FORMAT_PROPERTY,
-                                      PAYLOAD_FORMAT_TF_EXAMPLE)
-  examples.set_string_custom_property(FILE_FORMAT_PROPERTY,
-                                      FILE_FORMAT_TFRECORDS_GZIP)
-  examples.set_int_custom_property("chunk_chars", chunk_chars)
+  props = {"chunk_chars": chunk_chars}
   for name, chunks in splits.items():
     n_chars = sum(len(text) for _, _, text in chunks)
     start = chunks[0][1] if chunks else 0
-    examples.set_int_custom_property(f"num_chars_{name}", n_chars)
-    examples.set_int_custom_property(f"num_chunks_{name}", len(chunks))
-    examples.set_int_custom_property(f"num_examples_{name}", len(chunks))
+    props[f"num_chars_{name}"] = n_chars
+    props[f"num_chunks_{name}"] = len(chunks)
+    props[f"num_examples_{name}"] = len(chunks)
     logging.info("Split %s: %d characters from offset %d, %d chunks (%d "
                  "shards) -> %s/Split-%s", name, n_chars, start, len(chunks),
                  num_shards, examples.uri, name)
+  artifacts.mark_tf_examples(examples, splits, props)
 
 
 @component

@@ -16,7 +16,7 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.types import standard_artifacts
 from tfx_bsl.tfxio import dataset_util
 
-from components.imdb_example_gen import reviews as rv
+from components.common import fetch as fetch_lib
 from components.text_corpus_example_gen import CorpusDataError
 from components.text_corpus_example_gen import TextCorpusExampleGen
 from components.text_corpus_example_gen import component as component_lib
@@ -148,7 +148,8 @@ def test_resolve_source(tmp_path):
   assert source in str(e.value) and "sha256 mismatch" in str(e.value)
   url = "file://" + urllib.request.pathname2url(source)
   path = component_lib.resolve_source(url, str(cache), digest)
-  assert path == rv.cache_path(url, str(cache)) and path.endswith("corpus.txt")
+  assert path == fetch_lib.cache_path(url, str(cache))
+  assert path.endswith("corpus.txt")
   with pytest.raises(CorpusDataError) as e:
     component_lib.resolve_source(url + ".gone", str(cache))
   assert url + ".gone" in str(e.value) and "download failed" in str(e.value)
@@ -178,8 +179,8 @@ def test_local_dag_runner_pipeline(tmp_path):
   LocalDagRunner().run(pipe)
 
   # Downloaded once into the cache.
-  assert os.listdir(cache) == [os.path.basename(rv.cache_path(url,
-                                                              str(cache)))]
+  assert os.listdir(cache) == [
+      os.path.basename(fetch_lib.cache_path(url, str(cache)))]
   root = tmp_path / "corpus" / "root"
   rebuilt = ""
   for name, (start, n_chars) in [("train", (0, 2000)), ("eval", (2000, 500)),

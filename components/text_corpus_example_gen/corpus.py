@@ -15,7 +15,8 @@ Shakespeare):
   characters that keep their offset in the corpus.
 * ``to_example`` / ``write_split`` / ``write_examples``: GZIP TFRecord shards
   laid out the way TFX expects inside an ``Examples`` artifact
-  (``<uri>/Split-<name>/*.gz``).
+  (``<uri>/Split-<name>/*.gz``; written by ``components.common.tfrecords``,
+  in contiguous blocks).
 
 Offsets and sizes are in characters (Unicode code points) of the decoded
 text, which is kept exactly as in the file (line endings included); only a
@@ -32,10 +33,13 @@ Every written ``tf.train.Example`` has three features:
 
 from __future__ import annotations
 
-import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import tensorflow as tf
+
+from components.common import tfrecords
+# Re-exported: part of this module's API (same names in the sibling packages).
+from components.common.tfrecords import shard_name  # pylint: disable=unused-import
 
 # Tiny Shakespeare (Karpathy's char-rnn; the book's https://homl.info/shakespeare
 # redirects here): 1,115,394 characters of ASCII text.
@@ -58,12 +62,6 @@ MIN_CHUNK_CHARS = 100
 TEXT_FEATURE = "text"
 CHUNK_INDEX_FEATURE = "chunk_index"
 START_FEATURE = "start"
-
-# TFX's own ExampleGen names its files data_tfrecord-SSSSS-of-NNNNN.gz; the
-# ".gz" suffix is what makes readers treat the files as GZIP. (Same names as
-# imdb_example_gen and series_example_gen.)
-SHARD_PREFIX = "data_tfrecord"
-SHARD_SUFFIX = ".gz"
 
 _IN_MEMORY = "<in-memory corpus>"
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -259,8 +257,8 @@ def to_example(chunk_index: int, start: int, text: str) -> tf.train.Example:
   }))
 
 
-def shard_name(index: int, num_shards: int) -> str:
-  return f"{SHARD_PREFIX}-{index:05d}-of-{num_shards:05d}{SHARD_SUFFIX}"
+def _examples(chunks: Sequence[Chunk]) -> List[tf.train.Example]:
+  return [to_example(*c) for c in chunks]
 
 
 def write_split(output_dir: str, chunks: Sequence[Chunk],
@@ -271,25 +269,16 @@ def write_split(output_dir: str, chunks: Sequence[Chunk],
   reading the shards in name order gives the chunks in order. Shards beyond
   the number of chunks are written empty (valid, zero records).
   """
-  _check_int("num_shards", num_shards, 1)
-  tf.io.gfile.makedirs(output_dir)
-  n = len(chunks)
-  paths = []
-  options = tf.io.TFRecordOptions(compression_type="GZIP")
-  for i in range(num_shards):
-    path = os.path.join(output_dir, shard_name(i, num_shards))
-    with tf.io.TFRecordWriter(path, options=options) as writer:
-      for c in chunks[i * n // num_shards:(i + 1) * n // num_shards]:
-        writer.write(to_example(*c).SerializeToString())
-    paths.append(path)
-  return paths
+  return tfrecords.write_split(output_dir, _examples(chunks), num_shards,
+                               contiguous=True)
 
 
 def write_examples(uri: str, splits: Dict[str, Sequence[Chunk]],
                    num_shards: int = 1) -> Dict[str, List[str]]:
   """Writes every split to ``<uri>/Split-<name>/`` (TFX's Examples layout)."""
-  return {name: write_split(os.path.join(uri, f"Split-{name}"), cs, num_shards)
-          for name, cs in splits.items()}
+  return tfrecords.write_examples(
+      uri, {name: _examples(cs) for name, cs in splits.items()}, num_shards,
+      contiguous=True)
 
 
 def corpus_splits(text: str, train_chars: int = DEFAULT_TRAIN_CHARS,

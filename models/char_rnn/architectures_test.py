@@ -289,6 +289,8 @@ def test_stateless_copy_rejects_other_models():
         arch.stateless_copy("model")
 
 
+# An untrained model saves an optimizer that was never built; Keras warns.
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
 def test_stateful_model_saves_and_reloads(tmp_path):
     model = arch.build_model(VOCAB_SIZE, stateful=True, batch_size=2, **SIZES)
     path = tmp_path / "stateful.keras"
