@@ -52,7 +52,7 @@ def run_variant(family: str, pipeline_name: str, work_dir: str, variant: str, pr
     t0 = time.perf_counter()
     with progress.reporting() as prog:
         tfx.orchestration.LocalDagRunner().run(pipeline)
-    row = {"variant": variant, "wall_seconds": time.perf_counter() - t0,
+    row = {"variant": variant, "pipeline_root": config.pipeline_root, "wall_seconds": time.perf_counter() - t0,
            "component_seconds": dict(prog.durations), "cached": sorted(prog.cached)}
     row.update(tfma_metrics(newest(f"{config.pipeline_root}/Evaluator/evaluation/*"),
                             slice_feature=slice_feature))

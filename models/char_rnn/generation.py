@@ -50,6 +50,8 @@ Typical use (TensorFlow backend)::
 
 from __future__ import annotations
 
+import collections
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -84,14 +86,19 @@ def filter_logits(logits, temperature, top_k, top_p) -> tf.Tensor:
         top-k) is >= ``top_p``, and at least the most likely one (1: all).
 
     Returns:
-      ``[vocab_size]`` float32: the scaled logits, with ``-inf`` for the
-      characters filtered out; ready for ``tf.random.stateless_categorical``.
+      ``[vocab_size]`` float32: the logits shifted so that the largest is 0,
+      divided by the temperature, with ``-inf`` for the characters filtered
+      out; ready for ``tf.random.stateless_categorical``.
       Ties are broken towards the lower id, like ``argmax``, so ``top_k=1``
       keeps exactly the argmax. Arguments are not validated here (the
       generator asserts them before sampling).
     """
     logits = tf.convert_to_tensor(logits, tf.float32)
-    scaled = logits / tf.cast(temperature, tf.float32)
+    # Shifting the logits so the largest is 0 leaves the distribution alone
+    # and keeps a tiny temperature from overflowing them to inf (and the
+    # softmax to NaN): the runner-up goes to -inf, which is greedy decoding.
+    shifted = logits - tf.reduce_max(logits)
+    scaled = shifted / tf.cast(temperature, tf.float32)
     vocab_size = tf.size(scaled)
 
     # Rank of every character, 0 for the most likely; equal logits keep
@@ -123,12 +130,14 @@ def filter_logits_numpy(
 ) -> np.ndarray:
     """Reference NumPy implementation of :func:`filter_logits` (float64).
 
-    Same contract: returns the temperature-scaled logits with ``-inf`` for
-    the filtered-out characters. Used by the tests to check the graph.
+    Same contract: returns the logits shifted so that the largest is 0 and
+    divided by the temperature, with ``-inf`` for the filtered-out
+    characters. Used by the tests to check the graph.
     """
-    scaled = np.asarray(logits, dtype=np.float64) / float(temperature)
-    if scaled.ndim != 1:
-        raise ValueError(f"logits must be 1-D, got shape {scaled.shape}.")
+    logits = np.asarray(logits, dtype=np.float64)
+    if logits.ndim != 1:
+        raise ValueError(f"logits must be 1-D, got shape {logits.shape}.")
+    scaled = (logits - logits.max()) / float(temperature)
     # Most likely first; a stable sort keeps equal logits in id order.
     order = np.argsort(-scaled, kind="stable")
     keep = np.ones(scaled.shape, dtype=bool)
@@ -163,7 +172,8 @@ def _check_vocabulary(vocabulary) -> tuple[str, ...]:
                 "vocabulary starts with the padding '' and '[UNK]' entries: "
                 "drop them (the book's `encoded -= 2`)."
             )
-    duplicates = sorted({c for c in vocabulary if vocabulary.count(c) > 1})
+    counts = collections.Counter(vocabulary)
+    duplicates = sorted(c for c, count in counts.items() if count > 1)
     if duplicates:
         raise ValueError(
             f"vocabulary entries must be distinct, got duplicates {duplicates}."
@@ -463,7 +473,10 @@ def python_loop_generate(
     generated = []
     for step in range(n_chars):
         logits = model.predict(np.array([ids], dtype="int32"), verbose=0)[0, -1]
-        scaled = tf.constant(logits[np.newaxis] / np.float32(temperature))
+        # The generator's scaling (shift the largest logit to 0, divide by
+        # the temperature), so that both draw from identical logits.
+        scaled = (logits - logits.max()) / np.float32(temperature)
+        scaled = tf.constant(scaled[np.newaxis])
         char_id = int(
             tf.random.stateless_categorical(
                 scaled, 1, seed=tf.constant([seed, step], tf.int64)

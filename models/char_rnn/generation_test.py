@@ -114,6 +114,7 @@ def test_same_seed_same_text_and_other_seeds_differ(generator):
 def test_tiny_temperature_top_k_1_and_tiny_top_p_are_greedy(model, generator):
     expected = _greedy_python(model, PROMPT, N_CHARS)
     assert _generate(generator, temperature=1e-4) == expected
+    assert _generate(generator, temperature=1e-30) == expected  # no overflow
     assert _generate(generator, top_k=1) == expected
     assert _generate(generator, top_p=1e-6) == expected
     # Greedy decoding ignores the seed.
@@ -196,7 +197,7 @@ def test_filter_logits_numpy_keeps_the_book_semantics():
     assert kept(temperature=1.0, top_k=0, top_p=0.6) == [1, 4, 7]
     assert len(kept(temperature=1.0, top_k=0, top_p=1.0)) == len(LOGITS)
     np.testing.assert_allclose(
-        gen.filter_logits_numpy(LOGITS, 2.0, 0, 1.0), LOGITS / 2.0
+        gen.filter_logits_numpy(LOGITS, 2.0, 0, 1.0), (LOGITS - 2.0) / 2.0
     )
 
 
@@ -209,6 +210,8 @@ def test_filter_logits_numpy_keeps_the_book_semantics():
         (dict(prompt=""), "prompt must not be empty"),
         (dict(prompt="to be, or?"), r"outside the vocabulary:\] \[`,`, `\?`\]"),
         (dict(prompt="née"), "outside the vocabulary:.*`é`"),
+        # Invalid UTF-8 decodes to U+FFFD, which is not in the vocabulary.
+        (dict(prompt=b"to \xff"), "outside the vocabulary:.*`\ufffd`"),
         (dict(prompt="a" * (gen.MAX_PROMPT_CHARS + 1)),
          r"at most MAX_PROMPT_CHARS = 10000 characters, got\] \[10001\]"),
         (dict(n_chars=0), r"n_chars must be > 0, got n_chars =\] \[0\]"),
