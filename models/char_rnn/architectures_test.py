@@ -35,7 +35,7 @@ def _kept_states(model) -> list[np.ndarray]:
     return [keras.ops.convert_to_numpy(state) for state in gru.states]
 
 
-# --- Building ---------------------------------------------------------------
+# --- Building -----------------------------------------------------------------
 
 
 def test_build_model_outputs_next_char_logits_at_every_step():
@@ -137,7 +137,7 @@ def test_build_model_rejects_bad_arguments(kwargs, match):
         arch.build_model(vocab_size, **arguments)
 
 
-# --- Train, save, reload -----------------------------------------------------
+# --- Train, save, reload ------------------------------------------------------
 
 
 def test_train_save_and_reload(tmp_path):
@@ -172,7 +172,7 @@ def test_untrained_loss_is_about_uniform():
     assert abs(loss - np.log(VOCAB_SIZE)) < 0.1
 
 
-# --- Stateful models -------------------------------------------------------------
+# --- Stateful models ----------------------------------------------------------
 
 
 def test_stateful_model_has_a_fixed_batch_size():

@@ -317,8 +317,7 @@ class CharGenerator(tf.Module):
         self._lowercase = lowercase
         self._units = cell.units
         self.vocabulary_size = len(characters)
-        # A tf.Variable-free copy of the vocabulary; characters are joined
-        # into the output text by id.
+        # id -> character, to spell the generated ids out.
         self.characters = tf.constant(characters, dtype=tf.string)
         # Kept as an attribute so the SavedModel tracks (and restores) it.
         self.char_to_id = tf.lookup.StaticHashTable(
@@ -333,9 +332,11 @@ class CharGenerator(tf.Module):
 
     def signatures(self) -> dict[str, tf.types.experimental.ConcreteFunction]:
         """The serving signatures, for ``tf.saved_model.save(signatures=...)``."""
+        generate = self.generate.get_concrete_function()
+        next_char_probs = self.next_char_probs.get_concrete_function()
         return {
-            SIGNATURE_GENERATE: self.generate.get_concrete_function(),
-            SIGNATURE_NEXT_CHAR_PROBS: self.next_char_probs.get_concrete_function(),
+            SIGNATURE_GENERATE: generate,
+            SIGNATURE_NEXT_CHAR_PROBS: next_char_probs,
         }
 
     @tf.function(input_signature=_GENERATE_SIGNATURE)
@@ -365,8 +366,8 @@ class CharGenerator(tf.Module):
             generated = generated.write(step, char_id)
             state = self._step(self._embedding(char_id[tf.newaxis]), state)
 
-        text = tf.strings.reduce_join(tf.gather(self.characters, generated.stack()))
-        return {"text": text}
+        characters = tf.gather(self.characters, generated.stack())
+        return {"text": tf.strings.reduce_join(characters)}
 
     @tf.function(input_signature=_PROMPT_SIGNATURE)
     def next_char_probs(self, prompt):

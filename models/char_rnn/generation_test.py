@@ -94,7 +94,7 @@ def test_cell_stepping_matches_the_full_model(model, generator, prompt):
     assert [c.decode() for c in outputs["characters"].numpy()] == VOCABULARY
 
 
-# --- Sampling ------------------------------------------------------------------
+# --- Sampling -----------------------------------------------------------------
 
 
 def test_generates_n_chars_from_the_vocabulary(generator):
@@ -201,7 +201,7 @@ def test_filter_logits_numpy_keeps_the_book_semantics():
     )
 
 
-# --- Bad arguments fail inside the graph ---------------------------------------
+# --- Bad arguments fail inside the graph --------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -239,7 +239,7 @@ def test_next_char_probs_rejects_bad_prompts(generator):
         generator.next_char_probs(prompt=tf.constant("xxyx"))
 
 
-# --- Lower-casing ------------------------------------------------------------------
+# --- Lower-casing -------------------------------------------------------------
 
 
 def test_prompt_is_lower_cased(model, generator):
@@ -250,7 +250,7 @@ def test_prompt_is_lower_cased(model, generator):
         _generate(case_sensitive, "To Be")
 
 
-# --- Construction ------------------------------------------------------------------
+# --- Construction -------------------------------------------------------------
 
 
 def test_constructor_rejects_bad_models_and_vocabularies(model):
@@ -279,7 +279,7 @@ def test_a_stateful_model_is_served_through_its_stateless_copy(model):
     assert _generate(generator, "to be", n_chars=8, top_k=1) == expected
 
 
-# --- SavedModel round trip ----------------------------------------------------------
+# --- SavedModel round trip ----------------------------------------------------
 
 
 def test_signatures(generator):
