@@ -264,3 +264,24 @@ def test_kfp_target_compiles_without_resolver(tmp_path):
     assert "baseline_model" not in tasks["Evaluator"]["inputs"].get("artifacts", {})
     assert {"Evaluator", "Pusher", "Trainer"} <= set(tasks)
     assert not runner.resolver_tasks(job["pipelineSpec"])
+
+
+@pytest.mark.parametrize("family, options", [
+    ("sentiment", {"source": "gs://test-bucket/aclImdb_v1.tar.gz"}),
+    ("char_rnn", {"source": "gs://test-bucket/shakespeare.txt"}),
+])
+def test_every_family_compiles_through_the_same_runner(tmp_path, family, options):
+    path = runner.compile_pipeline(
+        family, image=IMAGE, pipeline_root=ROOT, serving_dir=SERVING, profile="smoke",
+        pipeline_name=family.replace("_", "-"),
+        output_path=str(tmp_path / f"{family}.json"), **options)
+    with open(path) as f:
+        job = json.load(f)
+    tasks = _tasks(job)
+    assert {"ExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform",
+            "Trainer", "Evaluator", "Pusher"} <= set(tasks)
+    for name, task in tasks.items():
+        if not name.startswith(RESOLVER):
+            assert _executor(job, name)["container"]["image"] == IMAGE
+    assert _param(job, "Trainer", "run_fn") == f"models.{family}.trainer.run_fn"
+    assert _param(job, "ExampleGen", "source") == options["source"]

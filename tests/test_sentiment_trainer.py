@@ -86,6 +86,12 @@ def test_padded_batches_and_length_buckets(tmp_path):
     bucketed = trainer.make_dataset(files, out, trainer.TrainConfig(variant="ragged", batch_size=4),
                                     training=False)
     assert sum(int(b[0].shape[0]) for b in bucketed) == 36
+    # With a fixed max_len the ragged variant still sees each review's own length.
+    tft_dir, files = _transform(tmp_path, 12)
+    out = tft.TFTransformOutput(tft_dir)
+    widths = {int(b[0].shape[1]) for b in trainer.make_dataset(
+        files, out, trainer.TrainConfig(variant="ragged", max_len=12, batch_size=4), training=False)}
+    assert max(widths) < 12
 
 
 def _tiny_encoder(path: str) -> str:

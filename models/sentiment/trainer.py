@@ -72,18 +72,25 @@ def make_dataset(file_patterns: list[str], tft_output: tft.TFTransformOutput,
     spec = tft_output.transformed_feature_spec()
     text_input = config.variant in architectures.TEXT_INPUT_VARIANTS
 
+    bucketed = config.variant in architectures.LENGTH_BUCKETED_VARIANTS
+
     def to_xy(example):
         y = tf.cast(tf.reshape(example[features.LABEL], []), tf.float32)
         if text_input:
             return tf.reshape(example[features.TEXT], []), y
-        return dense_tokens(example[features.TOKENS]), y
+        tokens = dense_tokens(example[features.TOKENS])
+        if bucketed:
+            # Back to the review's own length (padding is only on the right),
+            # so a bucket's batch is padded to its longest review, not max_len.
+            tokens = tokens[: tf.math.count_nonzero(tokens, dtype=tf.int32)]
+        return tokens, y
 
     ds = data.transformed_dataset(file_patterns, spec).map(to_xy, num_parallel_calls=tf.data.AUTOTUNE)
     if training:
         ds = ds.cache().shuffle(config.shuffle_buffer, seed=config.seed, reshuffle_each_iteration=True)
     if text_input:
         ds = ds.batch(config.batch_size)
-    elif config.variant in architectures.LENGTH_BUCKETED_VARIANTS:
+    elif bucketed:
         ds = ds.bucket_by_sequence_length(
             lambda x, y: tf.shape(x)[0], bucket_boundaries=list(_BUCKET_BOUNDARIES),
             bucket_batch_sizes=[config.batch_size] * (len(_BUCKET_BOUNDARIES) + 1))
