@@ -49,10 +49,10 @@ Typical use::
 
 from __future__ import annotations
 
-import math
-import numbers
 
 import keras
+
+from models.common.arguments import check_int, check_learning_rate
 
 # Sizes of the book's model (MODELS.md): 39 lower-cased characters of
 # tiny-shakespeare, 16-dimensional embeddings, 128 GRU units.
@@ -68,29 +68,6 @@ GRU_LAYER = "gru"
 OUTPUT_LAYER = "next_char"
 
 SERIALIZATION_PACKAGE = "char_rnn"
-
-
-def _check_int(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer, got {name}={value!r}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {name}={value}.")
-    return int(value)
-
-
-def _check_learning_rate(learning_rate: float) -> float:
-    if isinstance(learning_rate, bool) or not isinstance(
-        learning_rate, numbers.Real
-    ):
-        raise ValueError(
-            f"learning_rate must be a number, got learning_rate={learning_rate!r}."
-        )
-    if not math.isfinite(learning_rate) or learning_rate <= 0:
-        raise ValueError(
-            "learning_rate must be a finite number > 0, "
-            f"got learning_rate={learning_rate}."
-        )
-    return float(learning_rate)
 
 
 def _check_batch_size(stateful: bool, batch_size: int | None) -> int | None:
@@ -111,7 +88,7 @@ def _check_batch_size(stateful: bool, batch_size: int | None) -> int | None:
             "size must be fixed: pass build_model(..., stateful=True, "
             "batch_size=N), e.g. batch_size=1 to read the text as one stream."
         )
-    return _check_int("batch_size", batch_size, 1)
+    return check_int("batch_size", batch_size, 1)
 
 
 # ---------------------------------------------------------------------------
@@ -193,12 +170,12 @@ def build_model(
       Trained with sparse categorical cross-entropy on logits; reports
       accuracy.
     """
-    vocab_size = _check_int("vocab_size", vocab_size, MIN_VOCAB_SIZE)
-    embed_dim = _check_int("embed_dim", embed_dim, 1)
-    units = _check_int("units", units, 1)
-    learning_rate = _check_learning_rate(learning_rate)
+    vocab_size = check_int("vocab_size", vocab_size, MIN_VOCAB_SIZE)
+    embed_dim = check_int("embed_dim", embed_dim, 1)
+    units = check_int("units", units, 1)
+    learning_rate = check_learning_rate(learning_rate)
     batch_size = _check_batch_size(stateful, batch_size)
-    seed = _check_int("seed", seed, 0)
+    seed = check_int("seed", seed, 0)
 
     keras.utils.set_random_seed(seed)
     model = _assemble(

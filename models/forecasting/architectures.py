@@ -30,11 +30,11 @@ Typical use::
 
 from __future__ import annotations
 
-import math
-import numbers
 
 import keras
 import numpy as np
+
+from models.common.arguments import check_int, check_learning_rate
 
 # ---------------------------------------------------------------------------
 # Variant registry
@@ -112,40 +112,10 @@ def canonical_variant(name: str) -> str:
     raise ValueError(f"Unknown forecasting variant {name!r}; valid: {valid}.")
 
 
+
 def _check_n_steps(n_steps: int) -> int:
-    if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral):
-        raise ValueError(f"n_steps must be an integer, got {n_steps!r}.")
-    if n_steps < MIN_STEPS:
-        raise ValueError(
-            f"n_steps must be >= {MIN_STEPS} (the convolutional variants need "
-            f"room for their kernels), got n_steps={n_steps}."
-        )
-    return int(n_steps)
-
-
-def _check_horizon(horizon: int) -> int:
-    if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral):
-        raise ValueError(f"horizon must be an integer, got {horizon!r}.")
-    if horizon < 1:
-        raise ValueError(f"horizon must be >= 1, got horizon={horizon}.")
-    return int(horizon)
-
-
-def _check_learning_rate(learning_rate: float) -> float:
-    # 0 is allowed on purpose: it yields a model that fit() leaves untouched.
-    if isinstance(learning_rate, bool) or not isinstance(
-        learning_rate, numbers.Real
-    ):
-        raise ValueError(
-            f"learning_rate must be a number, got {learning_rate!r}."
-        )
-    if not math.isfinite(learning_rate) or learning_rate < 0:
-        raise ValueError(
-            "learning_rate must be a finite number >= 0, "
-            f"got learning_rate={learning_rate}."
-        )
-    return float(learning_rate)
-
+    return check_int("n_steps", n_steps, MIN_STEPS,
+                     why=" (the convolutional variants need room for their kernels)")
 
 # ---------------------------------------------------------------------------
 # Targets and outputs of sequence-to-sequence models
@@ -257,7 +227,7 @@ class LastValueForecast(keras.layers.Layer):
 
     def __init__(self, horizon: int, **kwargs):
         super().__init__(**kwargs)
-        self.horizon = _check_horizon(horizon)
+        self.horizon = check_int("horizon", horizon, 1)
 
     def build(self, input_shape):
         if len(input_shape) != 3 or input_shape[-1] != 1:
@@ -472,10 +442,10 @@ def build_model(
     """
     variant = canonical_variant(variant)
     n_steps = _check_n_steps(n_steps)
-    horizon = _check_horizon(horizon)
+    horizon = check_int("horizon", horizon, 1)
     if learning_rate is None:
         learning_rate = DEFAULT_LEARNING_RATE[variant]
-    learning_rate = _check_learning_rate(learning_rate)
+    learning_rate = check_learning_rate(learning_rate, allow_zero=True)  # 0: an untrained model
 
     keras.utils.set_random_seed(seed)
     series = keras.Input(shape=(n_steps, 1), name="series")

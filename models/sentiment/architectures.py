@@ -55,10 +55,10 @@ Typical use::
 
 from __future__ import annotations
 
-import math
-import numbers
 
 import keras
+
+from models.common.arguments import check_int, check_learning_rate
 
 # ---------------------------------------------------------------------------
 # Variant registry
@@ -110,29 +110,6 @@ def canonical_variant(name: str) -> str:
         return name
     valid = ", ".join(VARIANTS)
     raise ValueError(f"Unknown sentiment variant {name!r}; valid: {valid}.")
-
-
-def _check_int(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer, got {name}={value!r}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {name}={value}.")
-    return int(value)
-
-
-def _check_learning_rate(learning_rate: float) -> float:
-    if isinstance(learning_rate, bool) or not isinstance(
-        learning_rate, numbers.Real
-    ):
-        raise ValueError(
-            f"learning_rate must be a number, got learning_rate={learning_rate!r}."
-        )
-    if not math.isfinite(learning_rate) or learning_rate <= 0:
-        raise ValueError(
-            "learning_rate must be a finite number > 0, "
-            f"got learning_rate={learning_rate}."
-        )
-    return float(learning_rate)
 
 
 # ---------------------------------------------------------------------------
@@ -350,11 +327,11 @@ def build_model(
       output, the probability of a positive review, ``[batch, 1]``.
     """
     variant = canonical_variant(variant)
-    vocab_size = _check_int("vocab_size", vocab_size, MIN_VOCAB_SIZE)
-    embed_dim = _check_int("embed_dim", embed_dim, 1)
-    units = _check_int("units", units, 1)
-    learning_rate = _check_learning_rate(learning_rate)
-    seed = _check_int("seed", seed, 0)
+    vocab_size = check_int("vocab_size", vocab_size, MIN_VOCAB_SIZE)
+    embed_dim = check_int("embed_dim", embed_dim, 1)
+    units = check_int("units", units, 1)
+    learning_rate = check_learning_rate(learning_rate)
+    seed = check_int("seed", seed, 0)
     encoder = _check_encoder(variant, encoder)
 
     keras.utils.set_random_seed(seed)

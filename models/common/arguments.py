@@ -1,0 +1,28 @@
+"""Argument checks shared by the architecture modules (no TensorFlow import:
+those modules stay backend-neutral)."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+
+def check_int(name: str, value: int, minimum: int, *, why: str = "") -> int:
+    """`value` as an int >= `minimum`; ValueError naming `name` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {name}={value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}{why}, got {name}={value}.")
+    return int(value)
+
+
+def check_learning_rate(learning_rate: float, *, allow_zero: bool = False) -> float:
+    """A finite learning rate > 0 (>= 0 with `allow_zero`)."""
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real):
+        raise ValueError(f"learning_rate must be a number, got learning_rate={learning_rate!r}.")
+    too_small = learning_rate < 0 if allow_zero else learning_rate <= 0
+    if not math.isfinite(learning_rate) or too_small:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"learning_rate must be a finite number {bound}, "
+                         f"got learning_rate={learning_rate}.")
+    return float(learning_rate)
