@@ -1,6 +1,6 @@
 """The char-RNN pipeline on tiny-shakespeare, with the schedule a CPU affords.
 
-    ./dev python bench/char_rnn_reference.py --epochs 4 --steps-per-epoch 2500
+    ./dev python bench/char_rnn_reference.py --epochs 3 --steps-per-epoch 0 --window-shift 10
 
 The book trains 10 epochs of ~31,250 steps (1–2 h on a GPU). This runs the
 same data, model and windows through the pipeline for `epochs` ×
@@ -77,6 +77,12 @@ def write_report(row: dict, path: str) -> None:
         "Data: the shared tiny-shakespeare file, lower-cased; train [:1,000,000], valid "
         "[1,000,000:1,060,000]; windows of 100 every character, shuffle buffer 100,000 (seed 42), "
         "batch 32; Embedding(39, 16) → GRU(128) → Dense(39), Nadam 1e-3.", "",
+        (f"**Deviation from the book:** a training window starts every {row['window_shift']} "
+         "characters instead of every character. With a budget of a few percent of the book's "
+         "steps, shift 1 and a 100,000-window shuffle buffer only ever reach the first third of "
+         "the training text (a first run here plateaued at 0.46 validation accuracy while train "
+         "accuracy kept rising); a larger shift covers the whole text in the same steps."
+         if row.get("window_shift", 1) > 1 else ""), "",
         f"Schedule run here: {row['epochs']} epochs × {row['steps_per_epoch']} steps = {steps:,} "
         f"steps ({steps / FULL_STEPS:.1%} of the book's 10 × 31,247). Trainer time "
         f"{row.get('train_seconds', 0) / 60:.1f} min"
@@ -114,16 +120,19 @@ def main() -> None:
     p.add_argument("--corpus", default=os.path.abspath(SHARED))
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--steps-per-epoch", type=int, default=2500)
+    p.add_argument("--window-shift", type=int, default=1,
+                   help="a window every k characters; k > 1 covers the text in fewer steps")
     p.add_argument("--variant", default="stateless")
     p.add_argument("--work-dir", default="/tmp/char_rnn_bench")
     p.add_argument("--results", default=os.path.join(HERE, "results", "char_rnn_reference.json"))
     args = p.parse_args()
     row = common.run_variant("char_rnn", "char_rnn_bench", args.work_dir, args.variant, "reference",
                              source=args.corpus, epochs=args.epochs,
-                             steps_per_epoch=args.steps_per_epoch)
+                             steps_per_epoch=args.steps_per_epoch, window_shift=args.window_shift)
     row["command"] = "./dev python bench/char_rnn_reference.py " + " ".join(sys.argv[1:])
     row["train_steps"] = args.epochs * args.steps_per_epoch
     row["steps_per_epoch"] = args.steps_per_epoch
+    row["window_shift"] = args.window_shift
     row.update(samples_and_speed(row))
     common.save_rows(args.results, [row])
     write_report(row, os.path.join(HERE, "char_rnn_reference.md"))
