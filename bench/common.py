@@ -60,6 +60,8 @@ def run_variant(family: str, pipeline_name: str, work_dir: str, variant: str, pr
                            "training_stats.json")) as f:
         stats = json.load(f)
     row["epochs"] = stats.get("epochs")
+    row["steps"] = stats.get("steps")
+    row["steps_per_epoch"] = stats.get("steps_per_epoch")
     row["examples_per_second"] = stats.get("steady_examples_per_second")
     row["train_seconds"] = stats.get("train_seconds_total")
     row["history"] = stats.get("history")
