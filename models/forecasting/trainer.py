@@ -103,10 +103,9 @@ def train(config: TrainConfig, train_files: list[str], eval_files: list[str],
     """Trains and returns the Keras model plus throughput/history stats."""
     spec = tft_output.transformed_feature_spec()
     to_xy = lambda batch: to_model_inputs(batch, config)  # noqa: E731
-    train_ds = (data.training_pipeline(data.transformed_dataset(train_files, spec),
-                                       batch_size=config.batch_size, seed=config.seed,
-                                       cache=config.cache)
-                .map(to_xy, num_parallel_calls=tf.data.AUTOTUNE))
+    train_ds = data.training_pipeline(data.transformed_dataset(train_files, spec),
+                                      batch_size=config.batch_size, seed=config.seed,
+                                      cache=config.cache, batch_map=to_xy)
     eval_ds = data.with_known_cardinality(
         data.transformed_dataset(eval_files, spec).batch(256)
         .map(to_xy, num_parallel_calls=tf.data.AUTOTUNE).cache())
