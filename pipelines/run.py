@@ -2,7 +2,7 @@
 
 Prints progress as components start and finish, then where the pushed model
 is, or why nothing was pushed. Exit status: 0 pushed, 3 ran but the Evaluator
-did not bless the model (nothing pushed), 1 the run failed.
+did not bless the model (nothing pushed), 1 the run failed, 2 bad arguments.
 """
 
 from __future__ import annotations
@@ -10,17 +10,21 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# google-api-core's end-of-life notices for Python 3.11, one per Google client module.
+warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\..*")
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m pipelines.run", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--family", default="forecasting",
-                   help="model family: forecasting (default), sentiment; --family X --help "
-                        "lists that family's options")
-    p.add_argument("--variant", help="model variant (default: the family's; forecasting: seq2seq)")
+                   help="model family: forecasting (default), sentiment, char_rnn; "
+                        "--family X --help lists that family's options")
+    p.add_argument("--variant", help="model variant (default: the family's: forecasting seq2seq, "
+                                     "sentiment mask_dropout, char_rnn stateless)")
     p.add_argument("--profile", help="smoke (tiny, seconds) or reference (the book's settings; default)")
     p.add_argument("--pipeline-name", help="default: the family name")
     p.add_argument("--work-dir", default=".", help="base of tfx_pipeline_output/, tfx_metadata/, serving_model/")
@@ -30,7 +34,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="re-run every component")
     p.add_argument("--verbose", action="store_true", help="show TFX/Beam INFO logs")
     return p
-
 
 
 def _version_dirs(path: str) -> set[str]:
