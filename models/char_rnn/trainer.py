@@ -156,7 +156,8 @@ class CharRnnServing(tf.Module):
 
 
 def train(config: TrainConfig, train_files: list[str], eval_files: list[str],
-          tft_output: tft.TFTransformOutput, train_steps: int) -> tuple[keras.Model, dict]:
+          tft_output: tft.TFTransformOutput, train_steps: int,
+          eval_steps: int | None = None) -> tuple[keras.Model, dict]:
     """Trains; returns the stateless model to serve and the run's statistics."""
     vocab_size = tft_output.vocabulary_size_by_name(features.VOCABULARY_NAME)
     train_ids, eval_ids = id_stream(train_files, tft_output), id_stream(eval_files, tft_output)
@@ -179,7 +180,7 @@ def train(config: TrainConfig, train_files: list[str], eval_files: list[str],
     stats = common_training.fit(model, train_ds.repeat(), data.with_known_cardinality(eval_ds),
                          train_steps=train_steps,
                          steps_per_epoch=min(config.steps_per_epoch or windows, windows),
-                         batch_size=config.batch_size, callbacks=callbacks)
+                         batch_size=config.batch_size, eval_steps=eval_steps, callbacks=callbacks)
     stats.update(train_chars=len(train_ids), eval_chars=len(eval_ids), vocab_size=vocab_size)
     serving_model = architectures.stateless_copy(model) if config.variant == "stateful" else model
     return serving_model, stats
@@ -187,9 +188,4 @@ def train(config: TrainConfig, train_files: list[str], eval_files: list[str],
 
 def run_fn(fn_args) -> None:
     """TFX Trainer (GenericExecutor) entry point."""
-    config = TrainConfig.from_custom_config(fn_args.custom_config)
-    absl.logging.info("char_rnn trainer: %s", config)
-    tft_output = tft.TFTransformOutput(fn_args.transform_output)
-    model, stats = train(config, fn_args.train_files, fn_args.eval_files, tft_output,
-                         fn_args.train_steps)
-    common_training.save_run(fn_args, model, stats, config, CharRnnServing(model, tft_output, config))
+    common_training.run(fn_args, TrainConfig, train, CharRnnServing)

@@ -9,6 +9,7 @@ from typing import Any, Callable, TypeVar
 import absl.logging
 import keras
 import tensorflow as tf
+import tensorflow_transform as tft
 
 from models.common import timing
 
@@ -62,3 +63,16 @@ def save_run(fn_args: Any, model: keras.Model, stats: dict, config: Any,
     signatures: Callable[[], dict] = serving.signatures
     tf.saved_model.save(serving, fn_args.serving_model_dir, signatures=signatures())
     absl.logging.info("exported serving model to %s", fn_args.serving_model_dir)
+
+
+def run(fn_args: Any, config_cls: type, train: Callable, serving_cls: type) -> None:
+    """The body of every family's `run_fn`: options from `custom_config`,
+    Transform's output, `train(config, train_files, eval_files, tft_output,
+    train_steps, eval_steps) -> (model, stats)`, then `save_run` with
+    `serving_cls(model, tft_output, config)`."""
+    config = config_cls.from_custom_config(fn_args.custom_config)
+    absl.logging.info("trainer options: %s", config)
+    tft_output = tft.TFTransformOutput(fn_args.transform_output)
+    model, stats = train(config, fn_args.train_files, fn_args.eval_files, tft_output,
+                         fn_args.train_steps, fn_args.eval_steps)
+    save_run(fn_args, model, stats, config, serving_cls(model, tft_output, config))

@@ -125,10 +125,4 @@ def train(config: TrainConfig, train_files: list[str], eval_files: list[str],
 
 def run_fn(fn_args) -> None:
     """TFX Trainer (GenericExecutor) entry point."""
-    config = TrainConfig.from_custom_config(fn_args.custom_config)
-    absl.logging.info("forecasting trainer: %s", config)
-    tft_output = tft.TFTransformOutput(fn_args.transform_output)
-    model, stats = train(config, fn_args.train_files, fn_args.eval_files, tft_output,
-                         fn_args.train_steps, fn_args.eval_steps)
-
-    common_training.save_run(fn_args, model, stats, config, ForecastServing(model, tft_output, config))
+    common_training.run(fn_args, TrainConfig, train, ForecastServing)
