@@ -53,3 +53,72 @@ def test_too_short_text_is_a_clear_error():
 def test_bad_options(options, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig.from_custom_config(options)
+
+
+def _transformed_corpus(tmp_path, text: str, chunk: int = 200):
+    """The real preprocessing_fn over `text` in chunks; returns (tft_dir, files)."""
+    import functools
+    import os
+
+    import tensorflow as tf
+    import tensorflow_transform.beam as tft_beam
+    from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils
+
+    from preprocessing import char_rnn as features
+
+    spec = {"text": tf.io.FixedLenFeature([], tf.string),
+            "chunk_index": tf.io.FixedLenFeature([], tf.int64)}
+    rows = [{"text": text[i:i + chunk].encode(), "chunk_index": i // chunk}
+            for i in range(0, len(text), chunk)]
+    rows = rows[::-1]  # out of order on purpose: the trainer must sort chunks
+    metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
+    tft_dir = str(tmp_path / "tft")
+    with tft_beam.Context(temp_dir=str(tmp_path / "tmp")):
+        (out, _), transform_fn = (rows, metadata) | tft_beam.AnalyzeAndTransformDataset(
+            functools.partial(features.preprocessing_fn, custom_config={"lowercase": True}))
+        _ = transform_fn | tft_beam.WriteTransformFn(tft_dir)
+    metadata_io.write_metadata(metadata, os.path.join(tft_dir, "metadata"))
+    path = str(tmp_path / "chunks.gz")
+    with tf.io.TFRecordWriter(path, options="GZIP") as writer:
+        for r in out:
+            writer.write(tf.train.Example(features=tf.train.Features(feature={
+                "char_ids": tf.train.Feature(int64_list=tf.train.Int64List(value=r["char_ids"])),
+                "chunk_index": tf.train.Feature(int64_list=tf.train.Int64List(value=[r["chunk_index"]])),
+            })).SerializeToString())
+    return tft_dir, [path]
+
+
+def test_id_stream_restores_corpus_order(tmp_path):
+    import tensorflow_transform as tft
+
+    from models.char_rnn.trainer import id_stream
+    from preprocessing import char_rnn as features
+
+    text = "to be, or not to be: that is the question. " * 30
+    tft_dir, files = _transformed_corpus(tmp_path, text)
+    out = tft.TFTransformOutput(tft_dir)
+    chars = features.vocabulary_characters(out.vocabulary_by_name(features.VOCABULARY_NAME))
+    assert "".join(chars[i] for i in id_stream(files, out)) == text
+
+
+def test_stateful_variant_trains_and_serves_a_stateless_copy(tmp_path):
+    import tensorflow as tf
+    import tensorflow_transform as tft
+
+    from models.char_rnn import trainer
+
+    text = "to be, or not to be: that is the question. whether tis nobler in the mind. " * 40
+    tft_dir, files = _transformed_corpus(tmp_path, text)
+    out = tft.TFTransformOutput(tft_dir)
+    config = TrainConfig(variant="stateful", window=10, batch_size=4, units=8, embed_dim=4)
+    model, stats = trainer.train(config, files, files, out, train_steps=2 * 74)  # 2 passes
+    assert stats["epochs"] >= 2  # states are reset at each epoch start
+    assert not model.get_layer("gru").stateful  # the served copy is stateless
+    serving = trainer.CharRnnServing(model, out, config)
+    path = str(tmp_path / "export")
+    tf.saved_model.save(serving, path, signatures=serving.signatures())
+    generate = tf.saved_model.load(path).signatures["generate"]
+    text_out = generate(prompt=tf.constant("To be"), n_chars=tf.constant(20),
+                        temperature=tf.constant(1.0), top_k=tf.constant(0),
+                        top_p=tf.constant(1.0), seed=tf.constant(1, tf.int64))["text"]
+    assert len(text_out.numpy().decode()) == 20
