@@ -7,13 +7,13 @@ import os
 import urllib.request
 
 import pytest
+
+from components.common import testing as testing_lib
 import tensorflow as tf
 from tfx.components.statistics_gen.component import StatisticsGen
 from tfx.components.util import examples_utils
 from tfx.orchestration import metadata
-from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
-from tfx.types import standard_artifacts
 from tfx_bsl.tfxio import dataset_util
 
 from components.common import fetch as fetch_lib
@@ -39,19 +39,6 @@ _BAD_FILES = {
     "train/neg/903_9.txt": "nine stars in neg",
     "train/pos/1_9.txt": "duplicate of 1_8.txt",
 }
-
-
-def _examples_artifact(uri):
-  artifact = standard_artifacts.Examples()
-  artifact.uri = str(uri)
-  return artifact
-
-
-def _read(pattern):
-  files = sorted(glob.glob(pattern))
-  assert files, pattern
-  records = tf.data.TFRecordDataset(files, compression_type="GZIP")
-  return [tf.io.parse_single_example(r, _SPEC) for r in records]
 
 
 def _archive(tmp_path, name="aclImdb_v1.tar.gz", n=300, n_test=20, bad=True):
@@ -81,14 +68,14 @@ def test_bad_property_names():
 ])
 def test_parameter_validation(tmp_path, kwargs, name, value):
   with pytest.raises(ValueError) as e:
-    ImdbExampleGen.test_call(examples=_examples_artifact(tmp_path),
+    ImdbExampleGen.test_call(examples=testing_lib.examples_artifact(tmp_path),
                              source=str(tmp_path / "unused"), **kwargs)
   assert f"parameter {name}" in str(e.value) and value in str(e.value)
 
 
 def test_direct_call_sets_artifact(tmp_path):
   source = _archive(tmp_path)
-  examples = _examples_artifact(tmp_path / "out")
+  examples = testing_lib.examples_artifact(tmp_path / "out")
   ImdbExampleGen.test_call(examples=examples, source=source, num_shards=2)
   assert json.loads(examples.split_names) == ["train", "eval", "test"]
   # What downstream components resolve from the artifact.
@@ -99,7 +86,7 @@ def test_direct_call_sets_artifact(tmp_path):
     [pattern] = examples_utils.get_split_file_patterns([examples], split)
     assert dataset_util.detect_compression_type([pattern]).numpy() == b"GZIP"
     assert len(glob.glob(pattern)) == 2
-    parsed = _read(pattern)
+    parsed = testing_lib.read_examples(pattern, _SPEC)
     sizes[split] = len(parsed)
     assert examples.get_int_custom_property(f"num_examples_{split}") == len(
         parsed)
@@ -119,29 +106,20 @@ def test_directory_without_test_and_unrated_names(tmp_path):
                 "train/neg/worst_ever.txt": "Hated it."})
   source = tmp_path / "mine"
   testing.write_tree(source, files)
-  examples = _examples_artifact(tmp_path / "out")
+  examples = testing_lib.examples_artifact(tmp_path / "out")
   ImdbExampleGen.test_call(examples=examples, source=str(source),
                            require_rating=0, eval_fraction=0.25, num_shards=1)
   assert examples.splits == ["train", "eval"]
-  parsed = (_read(str(tmp_path / "out" / "Split-train" / "*")) +
-            _read(str(tmp_path / "out" / "Split-eval" / "*")))
+  parsed = (testing_lib.read_examples(str(tmp_path / "out" / "Split-train" / "*"), _SPEC) +
+            testing_lib.read_examples(str(tmp_path / "out" / "Split-eval" / "*"), _SPEC))
   ratings = {p["review_id"].numpy().decode(): int(p["rating"]) for p in parsed}
   assert len(ratings) == 82
   assert ratings["train/pos/my_favourite"] == -1
   assert ratings["train/neg/worst_ever"] == -1
   # With the default require_rating=1 the two files are bad: 2.4% > 1%.
   with pytest.raises(ReviewDataError, match="no rating in file name: 2"):
-    ImdbExampleGen.test_call(examples=_examples_artifact(tmp_path / "out2"),
+    ImdbExampleGen.test_call(examples=testing_lib.examples_artifact(tmp_path / "out2"),
                              source=str(source))
-
-
-def _pipeline(tmp_path, name, components):
-  return tfx_pipeline.Pipeline(
-      pipeline_name=name,
-      pipeline_root=str(tmp_path / name / "root"),
-      metadata_connection_config=metadata.sqlite_metadata_connection_config(
-          str(tmp_path / name / "metadata.sqlite")),
-      components=components)
 
 
 def test_local_dag_runner_pipeline(tmp_path):
@@ -158,7 +136,7 @@ def test_local_dag_runner_pipeline(tmp_path):
   from_dir = ImdbExampleGen(source=str(folder), num_shards=1,
                             eval_fraction=0.2).with_id("from_dir")
   stats = StatisticsGen(examples=from_url.outputs["examples"])
-  pipe = _pipeline(tmp_path, "imdb", [from_url, from_dir, stats])
+  pipe = testing_lib.pipeline(tmp_path, "imdb", [from_url, from_dir, stats])
   LocalDagRunner().run(pipe)
 
   # Downloaded once into the cache.
@@ -167,8 +145,8 @@ def test_local_dag_runner_pipeline(tmp_path):
   root = tmp_path / "imdb" / "root"
 
   def split(component_id, name):
-    return _read(str(root / component_id / "examples" / "*" /
-                     f"Split-{name}" / "*"))
+    return testing_lib.read_examples(
+        str(root / component_id / "examples" / "*" / f"Split-{name}" / "*"), _SPEC)
 
   for name in ("train", "eval", "test"):
     parsed = split("from_url", name)
@@ -216,7 +194,7 @@ def test_local_dag_runner_data_error_fails_the_run(tmp_path):
   testing.write_tree(folder, testing.review_files(20, 0), prefix="aclImdb")
   gen = ImdbExampleGen(source=str(folder))
   with pytest.raises(ReviewDataError) as e:
-    LocalDagRunner().run(_pipeline(tmp_path, "bad", [gen]))
+    LocalDagRunner().run(testing_lib.pipeline(tmp_path, "bad", [gen]))
   assert str(folder) in str(e.value)
   assert "no train/neg folder" in str(e.value)
   assert not glob.glob(str(tmp_path / "bad" / "root" / "ImdbExampleGen" /

@@ -33,20 +33,6 @@ _SPEC = {
     "length_bucket": tf.io.FixedLenFeature([], tf.string),
 }
 
-_REAL_URLOPEN = urllib.request.urlopen
-
-
-@pytest.fixture(autouse=True)
-def _no_network(monkeypatch):
-  """Only file:// URLs may be opened; tests that need http install a fake."""
-  def guarded(url, *args, **kwargs):
-    target = url if isinstance(url, str) else url.full_url
-    if urllib.parse.urlsplit(target).scheme != "file":
-      raise AssertionError(f"test tried to reach the network: {target}")
-    return _REAL_URLOPEN(url, *args, **kwargs)
-  monkeypatch.setattr(urllib.request, "urlopen", guarded)
-
-
 def _tree(tmp_path, files, prefix="aclImdb", name="data", dirs=()):
   root = tmp_path / name
   testing.write_tree(root, files, prefix=prefix, dirs=dirs)

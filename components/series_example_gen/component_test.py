@@ -5,13 +5,13 @@ import json
 
 import numpy as np
 import pytest
+
+from components.common import testing as testing_lib
 import tensorflow as tf
 from tfx.components.statistics_gen.component import StatisticsGen
 from tfx.components.util import examples_utils
 from tfx.orchestration import metadata
-from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
-from tfx.types import standard_artifacts
 from tfx_bsl.tfxio import dataset_util
 
 from components.series_example_gen import CsvSeriesExampleGen
@@ -24,19 +24,6 @@ _SPEC = {
     "target": tf.io.VarLenFeature(tf.float32),
     "series_id": tf.io.FixedLenFeature([], tf.string),
 }
-
-
-def _examples_artifact(uri):
-  artifact = standard_artifacts.Examples()
-  artifact.uri = str(uri)
-  return artifact
-
-
-def _read(pattern):
-  files = sorted(glob.glob(pattern))
-  assert files, pattern
-  records = tf.data.TFRecordDataset(files, compression_type="GZIP")
-  return [tf.io.parse_single_example(r, _SPEC) for r in records]
 
 
 def _long_csv(path, n_series=30, length=16):
@@ -61,12 +48,12 @@ def test_parameter_validation(tmp_path, factory, kwargs, name, value):
   if factory is CsvSeriesExampleGen:
     kwargs = dict(csv_path=str(tmp_path / "unused.csv"), **kwargs)
   with pytest.raises(ValueError) as e:
-    factory.test_call(examples=_examples_artifact(tmp_path), **kwargs)
+    factory.test_call(examples=testing_lib.examples_artifact(tmp_path), **kwargs)
   assert f"parameter {name}" in str(e.value) and str(value) in str(e.value)
 
 
 def test_synthetic_direct_call_sets_artifact(tmp_path):
-  examples = _examples_artifact(tmp_path / "out")
+  examples = testing_lib.examples_artifact(tmp_path / "out")
   SyntheticSeriesExampleGen.test_call(examples=examples, n_series=20,
                                       n_steps=10, horizon=3, num_shards=2)
   assert json.loads(examples.split_names) == ["train", "eval", "test"]
@@ -80,20 +67,11 @@ def test_synthetic_direct_call_sets_artifact(tmp_path):
   for split in examples.splits:
     [pattern] = examples_utils.get_split_file_patterns([examples], split)
     assert dataset_util.detect_compression_type([pattern]).numpy() == b"GZIP"
-    parsed = _read(pattern)
+    parsed = testing_lib.read_examples(pattern, _SPEC)
     sizes[split] = len(parsed)
     assert tf.sparse.to_dense(parsed[0]["series"]).shape == (10,)
     assert tf.sparse.to_dense(parsed[0]["target"]).shape == (3,)
   assert sizes == {"train": 14, "eval": 4, "test": 2}
-
-
-def _pipeline(tmp_path, name, components):
-  return tfx_pipeline.Pipeline(
-      pipeline_name=name,
-      pipeline_root=str(tmp_path / name / "root"),
-      metadata_connection_config=metadata.sqlite_metadata_connection_config(
-          str(tmp_path / name / "metadata.sqlite")),
-      components=components)
 
 
 def test_local_dag_runner_pipeline(tmp_path):
@@ -104,12 +82,12 @@ def test_local_dag_runner_pipeline(tmp_path):
                                  horizon=2, stride=1, split_by="time",
                                  num_shards=1)
   stats = StatisticsGen(examples=from_csv.outputs["examples"])
-  pipe = _pipeline(tmp_path, "series", [synthetic, from_csv, stats])
+  pipe = testing_lib.pipeline(tmp_path, "series", [synthetic, from_csv, stats])
   LocalDagRunner().run(pipe)
 
   root = tmp_path / "series" / "root"
-  train = _read(str(root / "SyntheticSeriesExampleGen" / "examples" / "*" /
-                    "Split-train" / "*"))
+  train = testing_lib.read_examples(
+      str(root / "SyntheticSeriesExampleGen" / "examples" / "*" / "Split-train" / "*"), _SPEC)
   assert len(train) == 35
   assert tf.sparse.to_dense(train[0]["series"]).shape == (12,)
   ids = sorted(ex["series_id"].numpy().decode() for ex in train)
@@ -118,8 +96,8 @@ def test_local_dag_runner_pipeline(tmp_path):
   # 16 steps, window 8 + 2, stride 1 -> 7 windows per series, split in time
   # 4 / 2 / 1 (cumulative floors of 4.9 and 6.3); 30 series.
   csv_counts = {
-      split: len(_read(str(root / "CsvSeriesExampleGen" / "examples" / "*" /
-                           f"Split-{split}" / "*")))
+      split: len(testing_lib.read_examples(
+          str(root / "CsvSeriesExampleGen" / "examples" / "*" / f"Split-{split}" / "*"), _SPEC))
       for split in ("train", "eval", "test")}
   assert csv_counts == {"train": 120, "eval": 60, "test": 30}
 
@@ -153,7 +131,7 @@ def test_local_dag_runner_csv_error_fails_the_run(tmp_path):
   bad.write_text("series_id,timestamp,value\na,1,0.5\na,2,oops\n")
   gen = CsvSeriesExampleGen(csv_path=str(bad), layout="long")
   with pytest.raises(SeriesDataError) as e:
-    LocalDagRunner().run(_pipeline(tmp_path, "bad", [gen]))
+    LocalDagRunner().run(testing_lib.pipeline(tmp_path, "bad", [gen]))
   assert str(bad) in str(e.value)
   assert "row 3" in str(e.value) and "'oops'" in str(e.value)
   assert not glob.glob(str(tmp_path / "bad" / "root" / "CsvSeriesExampleGen" /

@@ -8,12 +8,12 @@ import urllib.parse
 import urllib.request
 
 import pytest
+
+from components.common import testing as testing_lib
 import tensorflow as tf
 from tfx.components.util import examples_utils
 from tfx.orchestration import metadata
-from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
-from tfx.types import standard_artifacts
 from tfx_bsl.tfxio import dataset_util
 
 from components.common import fetch as fetch_lib
@@ -29,37 +29,10 @@ _SPEC = {
     "start": tf.io.FixedLenFeature([], tf.int64),
 }
 
-_REAL_URLOPEN = urllib.request.urlopen
-
-
-@pytest.fixture(autouse=True)
-def _no_network(monkeypatch):
-  """Only file:// URLs may be opened."""
-  def guarded(url, *args, **kwargs):
-    target = url if isinstance(url, str) else url.full_url
-    if urllib.parse.urlsplit(target).scheme != "file":
-      raise AssertionError(f"test tried to reach the network: {target}")
-    return _REAL_URLOPEN(url, *args, **kwargs)
-  monkeypatch.setattr(urllib.request, "urlopen", guarded)
-
-
-def _examples_artifact(uri):
-  artifact = standard_artifacts.Examples()
-  artifact.uri = str(uri)
-  return artifact
-
-
 def _read(pattern):
   """(chunk_index, start, text) of every record, in file-name order."""
-  files = sorted(glob.glob(pattern))
-  assert files, pattern
-  records = tf.data.TFRecordDataset(files, compression_type="GZIP")
-  out = []
-  for r in records:
-    ex = tf.io.parse_single_example(r, _SPEC)
-    out.append((int(ex["chunk_index"]), int(ex["start"]),
-                ex["text"].numpy().decode("utf-8")))
-  return out
+  return [(int(ex["chunk_index"]), int(ex["start"]), ex["text"].numpy().decode("utf-8"))
+          for ex in testing_lib.read_examples(pattern, _SPEC)]
 
 
 def _corpus_file(tmp_path, n_chars=5000, name="corpus.txt"):
@@ -84,7 +57,7 @@ def _corpus_file(tmp_path, n_chars=5000, name="corpus.txt"):
 def test_parameter_validation(tmp_path, kwargs, name, value):
   kwargs = dict({"source": str(tmp_path / "unused.txt")}, **kwargs)
   with pytest.raises(ValueError) as e:
-    TextCorpusExampleGen.test_call(examples=_examples_artifact(tmp_path),
+    TextCorpusExampleGen.test_call(examples=testing_lib.examples_artifact(tmp_path),
                                    **kwargs)
   assert not isinstance(e.value, CorpusDataError)
   msg = str(e.value)
@@ -93,7 +66,7 @@ def test_parameter_validation(tmp_path, kwargs, name, value):
 
 def test_direct_call_sets_artifact(tmp_path):
   source, text = _corpus_file(tmp_path, 5000)
-  examples = _examples_artifact(tmp_path / "out")
+  examples = testing_lib.examples_artifact(tmp_path / "out")
   TextCorpusExampleGen.test_call(examples=examples, source=source,
                                  train_chars=4000, eval_chars=600,
                                  chunk_chars=300, num_shards=2)
@@ -121,7 +94,7 @@ def test_direct_call_sets_artifact(tmp_path):
 
 def test_direct_call_fractions_and_max_chars(tmp_path):
   source, text = _corpus_file(tmp_path, 5000)
-  examples = _examples_artifact(tmp_path / "out")
+  examples = testing_lib.examples_artifact(tmp_path / "out")
   TextCorpusExampleGen.test_call(examples=examples, source=source,
                                  train_fraction=0.8, eval_fraction=0.1,
                                  max_chars=2000, chunk_chars=100)
@@ -157,15 +130,6 @@ def test_resolve_source(tmp_path):
     component_lib.resolve_source(source, str(cache), "abc")
 
 
-def _pipeline(tmp_path, name, components):
-  return tfx_pipeline.Pipeline(
-      pipeline_name=name,
-      pipeline_root=str(tmp_path / name / "root"),
-      metadata_connection_config=metadata.sqlite_metadata_connection_config(
-          str(tmp_path / name / "metadata.sqlite")),
-      components=components)
-
-
 def test_local_dag_runner_pipeline(tmp_path):
   (tmp_path / "src").mkdir()
   source, text = _corpus_file(tmp_path / "src", 3000, name="input.txt")
@@ -175,7 +139,7 @@ def test_local_dag_runner_pipeline(tmp_path):
   gen = TextCorpusExampleGen(source=url, cache_dir=str(cache), sha256=digest,
                              train_chars=2000, eval_chars=500,
                              chunk_chars=200, num_shards=2)
-  pipe = _pipeline(tmp_path, "corpus", [gen])
+  pipe = testing_lib.pipeline(tmp_path, "corpus", [gen])
   LocalDagRunner().run(pipe)
 
   # Downloaded once into the cache.
@@ -215,7 +179,7 @@ def test_local_dag_runner_data_error_fails_the_run(tmp_path):
   bad.write_bytes(b"To be, or not to be\nthat is the \xff question\n")
   gen = TextCorpusExampleGen(source=str(bad), train_chars=10, eval_chars=5)
   with pytest.raises(CorpusDataError) as e:
-    LocalDagRunner().run(_pipeline(tmp_path, "bad", [gen]))
+    LocalDagRunner().run(testing_lib.pipeline(tmp_path, "bad", [gen]))
   assert str(bad) in str(e.value)
   assert "not valid UTF-8" in str(e.value)
   assert "byte offset 32" in str(e.value) and "line 2" in str(e.value)
