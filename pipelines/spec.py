@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import tensorflow_model_analysis as tfma
 from tfx.dsl.components.base import base_node
@@ -39,3 +39,13 @@ class FamilySpec:
     custom_config: dict[str, Any] = dataclasses.field(default_factory=dict)
     schema_path: str | None = None
     evaluation_split: str = TEST
+
+
+Profile = TypeVar("Profile")
+
+
+def select_profile(profiles: dict[str, Profile], name: str, **overrides: Any) -> Profile:
+    """The named profile with every override that is not None applied."""
+    if name not in profiles:
+        raise ValueError(f"unknown profile {name!r}; available: {sorted(profiles)}")
+    return dataclasses.replace(profiles[name], **{k: v for k, v in overrides.items() if v is not None})

@@ -19,6 +19,7 @@ import tensorflow_transform as tft
 
 from models.char_rnn import architectures, evaluation, generation
 from models.common import data, export
+from models.common.arguments import canonical_name
 from models.common import training as common_training
 from preprocessing import char_rnn as features
 
@@ -43,8 +44,7 @@ class TrainConfig:
     @classmethod
     def from_custom_config(cls, custom_config: dict[str, Any] | None) -> "TrainConfig":
         config = common_training.config_from_custom(cls, custom_config, "char_rnn")
-        if config.variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {config.variant!r}")
+        canonical_name("char_rnn", config.variant, VARIANTS)
         common_training.require_positive(config, "window", "shift", "shuffle_buffer", "batch_size")
         if config.steps_per_epoch < 0:
             raise ValueError(f"steps_per_epoch must be >= 0, got {config.steps_per_epoch}")

@@ -26,3 +26,18 @@ def check_learning_rate(learning_rate: float, *, allow_zero: bool = False) -> fl
         raise ValueError(f"learning_rate must be a finite number {bound}, "
                          f"got learning_rate={learning_rate}.")
     return float(learning_rate)
+
+
+def canonical_name(kind: str, name: str, names: tuple[str, ...],
+                   aliases: dict[str, str] | None = None) -> str:
+    """`name` (or what its alias stands for) if it is one of `names`;
+    ValueError naming the bad value and listing the valid ones otherwise."""
+    aliases = aliases or {}
+    if not isinstance(name, str):
+        raise ValueError(f"Variant name must be a string, got {name!r} ({type(name).__name__}).")
+    if name in names:
+        return name
+    if name in aliases:
+        return aliases[name]
+    valid = ", ".join(tuple(names) + tuple(aliases))
+    raise ValueError(f"Unknown {kind} variant {name!r}; valid: {valid}.")

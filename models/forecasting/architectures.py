@@ -34,7 +34,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from models.common.arguments import check_int, check_learning_rate
+from models.common.arguments import canonical_name, check_int, check_learning_rate
 
 # ---------------------------------------------------------------------------
 # Variant registry
@@ -99,17 +99,7 @@ SERIALIZATION_PACKAGE = "forecasting"
 
 def canonical_variant(name: str) -> str:
     """Returns the canonical variant name for ``name``, resolving aliases."""
-    if not isinstance(name, str):
-        raise ValueError(
-            f"Variant name must be a string, got {name!r} "
-            f"({type(name).__name__})."
-        )
-    if name in VARIANTS:
-        return name
-    if name in ALIASES:
-        return ALIASES[name]
-    valid = ", ".join(VARIANTS + tuple(ALIASES))
-    raise ValueError(f"Unknown forecasting variant {name!r}; valid: {valid}.")
+    return canonical_name("forecasting", name, VARIANTS, ALIASES)
 
 
 

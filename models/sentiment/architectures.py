@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import keras
 
-from models.common.arguments import check_int, check_learning_rate
+from models.common.arguments import canonical_name, check_int, check_learning_rate
 
 # ---------------------------------------------------------------------------
 # Variant registry
@@ -101,15 +101,7 @@ SERIALIZATION_PACKAGE = "sentiment"
 
 def canonical_variant(name: str) -> str:
     """Returns ``name`` if it is a known variant; raises ValueError otherwise."""
-    if not isinstance(name, str):
-        raise ValueError(
-            f"Variant name must be a string, got {name!r} "
-            f"({type(name).__name__})."
-        )
-    if name in VARIANTS:
-        return name
-    valid = ", ".join(VARIANTS)
-    raise ValueError(f"Unknown sentiment variant {name!r}; valid: {valid}.")
+    return canonical_name("sentiment", name, VARIANTS)
 
 
 # ---------------------------------------------------------------------------

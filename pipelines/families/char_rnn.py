@@ -19,7 +19,8 @@ import tensorflow_model_analysis as tfma
 
 from components.text_corpus_example_gen import TextCorpusExampleGen
 from models.char_rnn.trainer import VARIANTS
-from pipelines.spec import EVAL, FamilySpec
+from models.common.arguments import canonical_name
+from pipelines.spec import EVAL, FamilySpec, select_profile
 
 NAME = "char_rnn"
 DEFAULT_VARIANT = "stateless"
@@ -93,16 +94,9 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
     """The char-RNN family for one variant and profile. `window_shift` > 1
     starts a window every k characters: one pass covers the whole text in
     1/k of the steps, the better use of a small (CPU) budget; the book uses 1."""
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown char_rnn variant {variant!r}; available: {list(VARIANTS)}")
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; available: {sorted(PROFILES)}")
-    prof = PROFILES[profile]
-    if max_chars is not None:
-        prof = dataclasses.replace(prof, max_chars=max_chars)
-    overrides = {k: v for k, v in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch),
-                                   ("window_shift", window_shift)) if v is not None}
-    prof = dataclasses.replace(prof, **overrides)
+    canonical_name("char_rnn", variant, VARIANTS)
+    prof = select_profile(PROFILES, profile, max_chars=max_chars, epochs=epochs,
+                          steps_per_epoch=steps_per_epoch, window_shift=window_shift)
     if prof.epochs < 1 or prof.steps_per_epoch < 0 or prof.window_shift < 1:
         raise ValueError(f"need epochs >= 1, steps_per_epoch >= 0 and window_shift >= 1, got "
                          f"{prof.epochs}, {prof.steps_per_epoch}, {prof.window_shift}")

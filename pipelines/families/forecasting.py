@@ -17,7 +17,7 @@ import tensorflow_model_analysis as tfma
 
 from components.series_example_gen import CsvSeriesExampleGen, SyntheticSeriesExampleGen
 from models.forecasting import architectures
-from pipelines.spec import FamilySpec
+from pipelines.spec import FamilySpec, select_profile
 
 NAME = "forecasting"
 DEFAULT_VARIANT = "seq2seq"
@@ -86,15 +86,9 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
     of the book's synthetic series.
     """
     variant = architectures.canonical_variant(variant)
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; available: {sorted(PROFILES)}")
-    prof = PROFILES[profile]
-    if n_series is not None:
-        prof = dataclasses.replace(prof, n_series=n_series)
-    if epochs is not None:
-        if epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {epochs}")
-        prof = dataclasses.replace(prof, epochs=epochs)
+    prof = select_profile(PROFILES, profile, n_series=n_series, epochs=epochs)
+    if prof.epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {prof.epochs}")
     if horizon < 1 or n_steps < 8:
         raise ValueError(f"need horizon >= 1 and n_steps >= 8, got horizon={horizon}, n_steps={n_steps}")
 

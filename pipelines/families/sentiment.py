@@ -19,7 +19,7 @@ import tensorflow_model_analysis as tfma
 
 from components.imdb_example_gen import ImdbExampleGen
 from models.sentiment import architectures
-from pipelines.spec import EVAL, FamilySpec
+from pipelines.spec import EVAL, FamilySpec, select_profile
 
 NAME = "sentiment"
 DEFAULT_VARIANT = architectures.DEFAULT_VARIANT
@@ -93,13 +93,8 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
     train/) or "test" when the source has a test/ folder.
     """
     variant = architectures.canonical_variant(variant)
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; available: {sorted(PROFILES)}")
-    prof = PROFILES[profile]
-    if max_len is not None:
-        prof = dataclasses.replace(prof, max_len=max_len)
-    if max_reviews_per_class is not None:
-        prof = dataclasses.replace(prof, max_reviews_per_class=max_reviews_per_class)
+    prof = select_profile(PROFILES, profile, max_len=max_len,
+                          max_reviews_per_class=max_reviews_per_class)
     n_epochs = epochs or prof.epochs or REFERENCE_EPOCHS[variant]
     if n_epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {n_epochs}")
