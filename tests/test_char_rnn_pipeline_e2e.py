@@ -10,17 +10,11 @@ import tensorflow as tf
 import tensorflow_model_analysis as tfma
 
 from pipelines.run import main as run_pipeline
-from tests import forecasting_helpers as h
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHAKESPEARE = os.path.join(REPO, "..", "shared", "datasets", "shakespeare", "input.txt")
+from tests import pipeline_outputs as h
 
 pytestmark = pytest.mark.e2e
 
-if not os.path.exists(SHAKESPEARE):
-    if os.environ.get("CI"):
-        raise RuntimeError(f"CI needs the shared corpus at {SHAKESPEARE}")
-    pytest.skip(f"shared corpus not found at {SHAKESPEARE}", allow_module_level=True)
+SHAKESPEARE = h.shared_dataset("shakespeare", "input.txt")
 
 
 def _args(**overrides):

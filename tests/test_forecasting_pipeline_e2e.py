@@ -16,7 +16,7 @@ import tensorflow_model_analysis as tfma
 import tensorflow_transform as tft
 
 from pipelines.run import main as run_pipeline
-from tests import forecasting_helpers as h
+from tests import pipeline_outputs as h
 
 pytestmark = pytest.mark.e2e
 

@@ -13,17 +13,11 @@ import tensorflow_model_analysis as tfma
 import tensorflow_transform as tft
 
 from pipelines.run import main as run_pipeline
-from tests import forecasting_helpers as h
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-IMDB = os.path.join(REPO, "..", "shared", "datasets", "imdb", "aclImdb_train.tar.gz")
+from tests import pipeline_outputs as h
 
 pytestmark = pytest.mark.e2e
 
-if not os.path.exists(IMDB):
-    if os.environ.get("CI"):
-        raise RuntimeError(f"CI needs the shared IMDb archive at {IMDB}")
-    pytest.skip(f"shared IMDb archive not found at {IMDB}", allow_module_level=True)
+IMDB = h.shared_dataset("imdb", "aclImdb_train.tar.gz")
 
 EDGE_CASES = [
     "",

@@ -1,4 +1,5 @@
-"""Reading a forecasting pipeline's outputs back, for the end-to-end tests."""
+"""Reading a pipeline run's outputs back, and finding the shared datasets,
+for the end-to-end tests."""
 
 from __future__ import annotations
 
@@ -6,7 +7,21 @@ import glob
 import os
 
 import numpy as np
+import pytest
 import tensorflow as tf
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def shared_dataset(*parts: str) -> str:
+    """Path of a file under ../shared/datasets. Missing, the calling test
+    module is skipped locally; in CI (CI set) that is an error."""
+    path = os.path.join(REPO, "..", "shared", "datasets", *parts)
+    if not os.path.exists(path):
+        if os.environ.get("CI"):
+            raise RuntimeError(f"CI needs the shared dataset at {path}")
+        pytest.skip(f"shared dataset not found at {path}", allow_module_level=True)
+    return path
 
 
 def only(pattern: str) -> str:
