@@ -269,6 +269,7 @@ def test_kfp_target_compiles_without_resolver(tmp_path):
 @pytest.mark.parametrize("family, options", [
     ("sentiment", {"source": "gs://test-bucket/aclImdb_v1.tar.gz"}),
     ("char_rnn", {"source": "gs://test-bucket/shakespeare.txt"}),
+    ("translation", {"source": "gs://test-bucket/spa-eng/spa.txt"}),
 ])
 def test_every_family_compiles_through_the_same_runner(tmp_path, family, options):
     path = runner.compile_pipeline(
@@ -284,4 +285,8 @@ def test_every_family_compiles_through_the_same_runner(tmp_path, family, options
         if not name.startswith(RESOLVER):
             assert _executor(job, name)["container"]["image"] == IMAGE
     assert _param(job, "Trainer", "run_fn") == f"models.{family}.trainer.run_fn"
-    assert _param(job, "ExampleGen", "source") == options["source"]
+    if family == "translation":  # TFX's file-based ExampleGen: a folder and a pattern
+        assert _param(job, "ExampleGen", "input_base") == "gs://test-bucket/spa-eng"
+        assert "spa.txt" in _param(job, "ExampleGen", "input_config")
+    else:
+        assert _param(job, "ExampleGen", "source") == options["source"]

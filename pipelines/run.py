@@ -21,10 +21,11 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m pipelines.run", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--family", default="forecasting",
-                   help="model family: forecasting (default), sentiment, char_rnn; "
+                   help="model family: forecasting (default), sentiment, char_rnn, translation; "
                         "--family X --help lists that family's options")
     p.add_argument("--variant", help="model variant (default: the family's: forecasting seq2seq, "
-                                     "sentiment mask_dropout, char_rnn stateless)")
+                                     "sentiment mask_dropout, char_rnn stateless, "
+                                     "translation attention)")
     p.add_argument("--profile", help="smoke (tiny, seconds) or reference (the book's settings; default)")
     p.add_argument("--pipeline-name", help="default: the family name")
     p.add_argument("--work-dir", default=".", help="base of tfx_pipeline_output/, tfx_metadata/, serving_model/")

@@ -11,6 +11,7 @@ FAMILIES: dict[str, str] = {
     "forecasting": "pipelines.families.forecasting",
     "sentiment": "pipelines.families.sentiment",
     "char_rnn": "pipelines.families.char_rnn",
+    "translation": "pipelines.families.translation",
 }
 
 
