@@ -174,8 +174,10 @@ def write_report(rows: list[dict], path: str) -> None:
             lines.append(
                 f"| {r['variant']} | {r['steps']:,} ({r['steps'] / BOOK_STEPS:.0%}) | {val:.4f} | "
                 f"{BOOK.get(r['variant'], '—')} | {r.get('token_accuracy', float('nan')):.4f} | "
-                f"{r.get('bleu', float('nan')):.2f} | {r.get('bleu_beam4', float('nan')):.2f} | "
+                f"{r.get('bleu', float('nan')):.2f} | "
+                + (f"{r['bleu_beam4']:.2f}" if "bleu_beam4" in r else "not measured¹") + " | "
                 f"{r['train_seconds'] / 60:.1f} min | {per_step:.0f} | `{r['command']}` |")
+        lines += [f"\n¹ {r['variant']}: {r['extras_note']}." for r in variants if r.get("extras_note")]
         lines += ["", "Schedule: the book trains 10 epochs of 3,125 steps (31,250 steps, batch 32). "
                   "At the measured time per step that would take, on this CPU: "
                   + "; ".join(f"{r['variant']} {r['train_seconds'] / r['steps'] * BOOK_STEPS / 3600:.1f} h"
