@@ -26,11 +26,11 @@ import tensorflow_model_analysis as tfma
 
 from components.sentence_pairs_example_gen import SentencePairsExampleGen
 from models.common.arguments import canonical_name
+from models.translation.architectures import VARIANTS
 from preprocessing import translation_contract as contract
 from pipelines.spec import FamilySpec, select_profile
 
 NAME = "translation"
-VARIANTS = ("encoder_decoder", "bidirectional", "attention", "bahdanau", "transformer")
 DEFAULT_VARIANT = "attention"
 DEFAULT_PROFILE = "reference"
 
