@@ -15,6 +15,19 @@ from models.common import timing
 
 Config = TypeVar("Config")
 
+KERAS_FILE = "model.keras"
+KERAS_SUBDIR = "keras"  # inside an exported serving model: <dir>/keras/model.keras
+
+
+def keras_model_path(model_dir: str) -> str:
+    """The Keras file of a pushed or trained serving model folder (what a
+    warm start loads); FileNotFoundError naming the folder when absent."""
+    path = os.path.join(model_dir, KERAS_SUBDIR, KERAS_FILE)
+    if not tf.io.gfile.exists(path):
+        raise FileNotFoundError(f"{model_dir}: no {KERAS_SUBDIR}/{KERAS_FILE} in this model folder "
+                                "(was it exported by this project's trainer?)")
+    return path
+
 
 def config_from_custom(cls: type[Config], custom_config: dict[str, Any] | None,
                        family: str) -> Config:
@@ -57,11 +70,18 @@ def save_run(fn_args: Any, model: keras.Model, stats: dict, config: Any,
     """The Keras model and statistics in the run folder (debugging, reloads,
     benchmarks); the serving SavedModel where the Trainer's model artifact is."""
     os.makedirs(fn_args.model_run_dir, exist_ok=True)
-    model.save(os.path.join(fn_args.model_run_dir, "model.keras"))
+    model.save(os.path.join(fn_args.model_run_dir, KERAS_FILE))
     timing.write_json(os.path.join(fn_args.model_run_dir, "training_stats.json"),
                       {"config": dataclasses.asdict(config), **stats})
     signatures: Callable[[], dict] = serving.signatures
     tf.saved_model.save(serving, fn_args.serving_model_dir, signatures=signatures())
+    # Keras 3 cannot rebuild a model from the tf.Module SavedModel, so the
+    # Keras file travels inside it (the Pusher copies the whole folder): a
+    # later run can warm-start from a pushed model.
+    keras_dir = os.path.join(fn_args.serving_model_dir, KERAS_SUBDIR)
+    tf.io.gfile.makedirs(keras_dir)
+    tf.io.gfile.copy(os.path.join(fn_args.model_run_dir, KERAS_FILE),
+                     os.path.join(keras_dir, KERAS_FILE), overwrite=True)
     absl.logging.info("exported serving model to %s", fn_args.serving_model_dir)
 
 
