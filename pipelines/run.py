@@ -8,9 +8,12 @@ did not bless the model (nothing pushed), 1 the run failed, 2 bad arguments.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import warnings
+
+from pipelines import console as console_lib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # google-api-core's end-of-life notices for Python 3.11, one per Google client module.
@@ -33,7 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--serving-dir", help="default: <work-dir>/serving_model/<pipeline-name>")
     p.add_argument("--metadata-path")
     p.add_argument("--no-cache", action="store_true", help="re-run every component")
-    p.add_argument("--verbose", action="store_true", help="show TFX/Beam INFO logs")
+    p.add_argument("--verbose", action="store_true",
+                   help="print TensorFlow/TFX/Beam logs and warnings (INFO level) here instead of "
+                        "into <work-dir>/logs/<pipeline>-<time>.log")
     return p
 
 
@@ -64,16 +69,35 @@ def _explain_refusal(evaluation: str | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipelines.families import parse_args
+    # The log file is named before the family's modules import TensorFlow,
+    # whose import already writes to standard error.
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--family", default="forecasting")
+    for flag in ("--pipeline-name", "--work-dir"):
+        pre.add_argument(flag)
+    pre.add_argument("--verbose", action="store_true")
+    known = pre.parse_known_args(argv)[0]
+    name = known.pipeline_name or known.family
+    log = None if known.verbose else console_lib.log_path(known.work_dir or ".", name)
+    with console_lib.quiet_stderr(log) as console:
+        from pipelines.families import FAMILIES, family_module, parse_args
 
-    args, options = parse_args(_parser(), argv)
+        if known.family in FAMILIES:  # its imports (TF, TFMA) write to stderr: the log's
+            family_module(known.family)
+        with contextlib.redirect_stderr(console):  # usage errors are for the user
+            args, options = parse_args(_parser(), argv)
+        status = _run(args, options, args.pipeline_name or args.family, console)
+        if log:
+            print(f"full log (TensorFlow, Beam and TFX messages): {log}", file=console)
+    return status
 
+
+def _run(args: argparse.Namespace, options: dict, name: str, console) -> int:
     from tfx import v1 as tfx
 
     from pipelines import build_pipeline, progress
     from pipelines.config import PipelineConfig
 
-    name = args.pipeline_name or args.family
     config = PipelineConfig.local(
         name, work_dir=args.work_dir, pipeline_root=args.pipeline_root,
         serving_dir=args.serving_dir, metadata_path=args.metadata_path,
@@ -82,28 +106,28 @@ def main(argv: list[str] | None = None) -> int:
         pipeline = build_pipeline(args.family, config, variant=args.variant,
                                   profile=args.profile, **options)
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {e}", file=console)
         return 2
 
     print(f"pipeline {name}: family={args.family} variant={args.variant or 'default'} "
           f"profile={args.profile or 'default'}\n  root: {config.pipeline_root}\n"
-          f"  metadata: {config.metadata_path}", file=sys.stderr)
+          f"  metadata: {config.metadata_path}", file=console)
     before = _version_dirs(config.serving_dir)
     try:
-        with progress.reporting(verbose=args.verbose):
+        with progress.reporting(verbose=args.verbose, stream=console):
             tfx.orchestration.LocalDagRunner().run(pipeline)
     except Exception as e:  # noqa: BLE001 - report any component failure plainly
         print(f"\nerror: pipeline {name} failed: {type(e).__name__}: {e}\n"
               f"nothing was pushed; models already in {config.serving_dir} are untouched.",
-              file=sys.stderr)
+              file=console)
         return 1
 
     pushed = sorted(_version_dirs(config.serving_dir) - before)
     if pushed:
-        print(f"\nblessed and pushed: {os.path.join(config.serving_dir, pushed[-1])}", file=sys.stderr)
+        print(f"\nblessed and pushed: {os.path.join(config.serving_dir, pushed[-1])}", file=console)
         return 0
     print("\nthe Evaluator did not bless this model: nothing pushed.\n"
-          + _explain_refusal(_latest_evaluation(config.pipeline_root)), file=sys.stderr)
+          + _explain_refusal(_latest_evaluation(config.pipeline_root)), file=console)
     return 3
 
 
