@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib
 from types import ModuleType
-from typing import Any
+from typing import Any, Callable, Protocol, cast, runtime_checkable
+
+from pipelines.spec import FamilySpec
 
 FAMILIES: dict[str, str] = {
     "forecasting": "pipelines.families.forecasting",
@@ -15,10 +17,31 @@ FAMILIES: dict[str, str] = {
 }
 
 
-def family_module(name: str) -> ModuleType:
+@runtime_checkable
+class FamilyModule(Protocol):
+    """What a family module must define; checked when it is loaded, so a
+    family missing a piece fails by name instead of deep inside a run."""
+
+    NAME: str
+    DEFAULT_VARIANT: str
+    DEFAULT_PROFILE: str
+    CLI_OPTIONS: tuple[str, ...]
+    build_spec: Callable[..., FamilySpec]  # (variant, profile, **options)
+    add_cli_arguments: Callable[[argparse._ArgumentGroup], None]
+
+
+def family_module(name: str) -> FamilyModule:
     if name not in FAMILIES:
         raise ValueError(f"unknown family {name!r}; available: {sorted(FAMILIES)}")
-    return importlib.import_module(FAMILIES[name])
+    module: ModuleType = importlib.import_module(FAMILIES[name])
+    missing = [attr for attr in FamilyModule.__annotations__ if not hasattr(module, attr)]
+    if missing:
+        raise TypeError(f"family module {module.__name__} lacks {', '.join(missing)} "
+                        "(see pipelines.families.FamilyModule)")
+    if module.NAME != name:
+        raise TypeError(f"family module {module.__name__} has NAME {module.NAME!r}, "
+                        f"registered as {name!r}")
+    return cast(FamilyModule, module)
 
 
 def parse_args(parser: argparse.ArgumentParser,
