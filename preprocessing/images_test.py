@@ -119,5 +119,6 @@ def test_png_decoding_matches_the_raw_pixels(tmp_path):
     np.testing.assert_allclose(transform.scale(tf.constant(uint8[..., 0])).numpy(), uint8 / 255.0,
                                rtol=1e-6)
     wrong = tf.stack([tf.io.encode_png(tf.zeros([5, 5, 1], tf.uint8))])
-    with pytest.raises(tf.errors.InvalidArgumentError, match="must be 4x3 pixels"):
-        transform.decode(wrong)
+    for decode in (transform.decode, tf.function(transform.decode)):  # eager and traced
+        with pytest.raises(tf.errors.InvalidArgumentError, match="must be 4x3 pixels"):
+            decode(wrong)

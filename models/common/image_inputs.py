@@ -97,9 +97,13 @@ class ImageTransform(tf.Module):
 
         def one(data: tf.Tensor) -> tf.Tensor:
             image = tf.io.decode_image(data, channels=channels, expand_animations=False)
-            tf.debugging.assert_equal(
+            check = tf.debugging.assert_equal(
                 tf.shape(image)[:2], tf.constant([height, width]),
                 message=f"encoded images must be {height}x{width} pixels")
+            with tf.control_dependencies([check]):
+                # In a graph, ensure_shape would otherwise run before the check
+                # and fail first with a message that names no size.
+                image = tf.identity(image)
             return tf.ensure_shape(image, [height, width, channels])
 
         return tf.map_fn(one, encoded, fn_output_signature=tf.TensorSpec(
