@@ -101,9 +101,11 @@ class ImageTransform(tf.Module):
                 tf.shape(image)[:2], tf.constant([height, width]),
                 message=f"encoded images must be {height}x{width} pixels")
             with tf.control_dependencies([check]):
-                # In a graph, ensure_shape would otherwise run before the check
-                # and fail first with a message that names no size.
-                image = tf.identity(image)
+                # A no-op on a valid image that gives it a static shape: a bare
+                # ensure_shape (even behind an identity with the check as a
+                # control dependency) runs first in a traced graph and fails
+                # with a message that names no expected size.
+                image = tf.image.resize_with_crop_or_pad(image, height, width)
             return tf.ensure_shape(image, [height, width, channels])
 
         return tf.map_fn(one, encoded, fn_output_signature=tf.TensorSpec(
