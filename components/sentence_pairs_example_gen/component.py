@@ -22,7 +22,6 @@ eval, and test when ``test_fraction`` > 0. Custom properties:
 from __future__ import annotations
 
 import os
-import re
 from typing import Tuple
 
 from tfx.components import FileBasedExampleGen
@@ -30,16 +29,16 @@ from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2
 
 from components.common import fetch as fetch_lib
+# split_source and is_pattern live in common (the image importer shares
+# them); imported here too, as this module's own names.
+from components.common.input_patterns import is_pattern
+from components.common.input_patterns import split_source
 from components.sentence_pairs_example_gen import executor as executor_lib
 from components.sentence_pairs_example_gen import pairs as pairs_lib
 from preprocessing import translation_contract as contract
 
 COMPONENT_ID = "SentencePairsExampleGen"
 INPUT_SPLIT = "pairs"  # the one input split: the file(s) to read
-
-# A path component that TFX or glob expands: {SPAN}, {SPAN:4}, {VERSION},
-# the date specs, or glob characters.
-_PATTERN_PART = re.compile(r"\{(SPAN|VERSION|YYYY|MM|DD)(:[^}]*)?\}|[*?\[]")
 
 
 def _check_int(name: str, value: int, minimum: int) -> None:
@@ -80,28 +79,6 @@ def validate_parameters(*, source: str = "unused",
   _check_int("seed", seed, 0)
   if seed >= 2**32:  # what np.random.RandomState accepts
     raise ValueError(f"parameter seed must be < 2**32, got {seed!r}")
-
-
-def split_source(path: str) -> Tuple[str, str]:
-  """``(input_base, pattern)`` for ExampleGen: the directory up to the first
-  component with ``{SPAN}``-like specs or glob characters, and the rest.
-
-  ``/data/spa.txt`` -> ``("/data", "spa.txt")``;
-  ``/data/pairs/span-{SPAN}/spa.txt`` -> ``("/data/pairs", "span-{SPAN}/spa.txt")``.
-  A local relative path is made absolute first (the executor may run
-  elsewhere).
-  """
-  if "://" not in path:
-    path = os.path.abspath(os.path.expanduser(path))
-  parts = path.split("/")
-  first = next((i for i, part in enumerate(parts)
-                if _PATTERN_PART.search(part)), len(parts) - 1)
-  return "/".join(parts[:first]) or "/", "/".join(parts[first:])
-
-
-def is_pattern(path: str) -> bool:
-  """True when ``path`` has a ``{SPAN}``-like spec or glob characters."""
-  return bool(_PATTERN_PART.search(path))
 
 
 def resolve_source(source: str, cache_dir: str = "",
