@@ -76,8 +76,9 @@ def test_train_export_and_predict_raw_text(tmp_path, variant, max_len):
 def test_padded_batches_and_length_buckets(tmp_path):
     tft_dir, files = _transform(tmp_path, 0)
     out = tft.TFTransformOutput(tft_dir)
-    padded = trainer.make_dataset(files, out, trainer.TrainConfig(variant="mask_zero", batch_size=4),
-                                  training=False)
+    padded = trainer.make_dataset(
+        files, out, trainer.TrainConfig(variant="mask_zero", batch_size=4, length_buckets=False),
+        training=False)
     x, y = next(iter(padded))
     assert x.shape[0] == 4 and x.dtype == tf.int64 and y.shape == (4,)
     # Right-padded to the longest review of the batch: every row ends in pad or a word.
@@ -92,6 +93,16 @@ def test_padded_batches_and_length_buckets(tmp_path):
     widths = {int(b[0].shape[1]) for b in trainer.make_dataset(
         files, out, trainer.TrainConfig(variant="ragged", max_len=12, batch_size=4), training=False)}
     assert max(widths) < 12
+
+
+def test_masked_variants_are_bucketed_by_default_and_no_mask_never():
+    bucketed = {v: trainer.TrainConfig(variant=v).bucketed for v in
+                ("no_mask", "mask_zero", "mask_dropout", "ragged", "bidirectional")}
+    assert bucketed == {"no_mask": False, "mask_zero": True, "mask_dropout": True,
+                        "ragged": True, "bidirectional": True}
+    assert not trainer.TrainConfig(variant="mask_zero", length_buckets=False).bucketed
+    assert trainer.TrainConfig(variant="ragged", length_buckets=False).bucketed  # its definition
+    assert trainer.TrainConfig(variant="no_mask", length_buckets=True).bucketed  # on request
 
 
 def _tiny_encoder(path: str) -> str:

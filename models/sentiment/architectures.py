@@ -81,6 +81,12 @@ DEFAULT_VARIANT = "mask_dropout"
 # The model itself accepts any sequence length, so nothing else changes.
 LENGTH_BUCKETED_VARIANTS: frozenset[str] = frozenset({"ragged"})
 
+# Variants whose recurrent layer skips padding (masked): batching reviews by
+# length changes only what an epoch costs, not what the model computes, so
+# the trainer buckets them too by default. no_mask is left alone: its
+# failure is the padding itself.
+MASKED_VARIANTS: frozenset[str] = frozenset({"mask_zero", "mask_dropout", "ragged", "bidirectional"})
+
 # Variants that read raw review strings ("text", [batch]) instead of token ids.
 TEXT_INPUT_VARIANTS: frozenset[str] = frozenset({"pretrained"})
 
@@ -251,7 +257,7 @@ _ARCHITECTURES = {
 }
 assert tuple(_ARCHITECTURES) == VARIANTS
 assert DEFAULT_VARIANT in VARIANTS
-assert LENGTH_BUCKETED_VARIANTS <= set(VARIANTS)
+assert LENGTH_BUCKETED_VARIANTS <= MASKED_VARIANTS <= set(VARIANTS)
 assert TEXT_INPUT_VARIANTS <= set(VARIANTS)
 
 

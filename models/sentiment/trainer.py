@@ -23,9 +23,9 @@ from preprocessing import sentiment as features
 SIGNATURE_PREDICT_TEXT = "predict_text"
 OUTPUT_PROBABILITY = "probability"
 
-# Length buckets for the `ragged` variant: batches group reviews of similar
-# length, so almost no padding is fed to the GRU.
-_BUCKET_BOUNDARIES = (64, 128, 192, 256, 384, 512, 768, 1024)
+# Length buckets (tokens): batches group reviews of similar length, so almost
+# no padding is fed to the GRU. Whole IMDb reviews reach ~2,500 tokens.
+_BUCKET_BOUNDARIES = (64, 128, 192, 256, 320, 384, 512, 768, 1024, 1536)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +40,9 @@ class TrainConfig:
     shuffle_buffer: int = 5000
     learning_rate: float = 1e-3
     seed: int = 42
+    # Batch reviews of similar length (None: for the masked variants, where it
+    # changes only the cost; always for ragged; never for no_mask).
+    length_buckets: bool | None = None
     encoder_path: str = ""  # a local SavedModel sentence encoder (pretrained variant)
     fine_tune_encoder: bool = True
     source_digest: str = ""
@@ -59,6 +62,16 @@ class TrainConfig:
                 raise ValueError(f"encoder_path {config.encoder_path!r} does not exist")
         return dataclasses.replace(config, variant=variant)
 
+    @property
+    def bucketed(self) -> bool:
+        if self.variant in architectures.TEXT_INPUT_VARIANTS:
+            return False
+        if self.variant in architectures.LENGTH_BUCKETED_VARIANTS:
+            return True
+        if self.length_buckets is None:
+            return self.variant in architectures.MASKED_VARIANTS
+        return bool(self.length_buckets)
+
 
 def dense_tokens(tokens: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
     """Token ids as a right-padded dense tensor (pad id 0)."""
@@ -72,7 +85,7 @@ def make_dataset(file_patterns: list[str], tft_output: tft.TFTransformOutput,
     spec = tft_output.transformed_feature_spec()
     text_input = config.variant in architectures.TEXT_INPUT_VARIANTS
 
-    bucketed = config.variant in architectures.LENGTH_BUCKETED_VARIANTS
+    bucketed = config.bucketed
 
     def to_xy(example):
         y = tf.cast(tf.reshape(example[features.LABEL], []), tf.float32)

@@ -83,13 +83,15 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
                vocab_size: int = 1000, max_len: int | None = None, epochs: int | None = None,
                max_reviews_per_class: int | None = None, learning_rate: float = 1e-3,
                encoder_path: str = "", evaluate_on: str = EVAL, require_rating: bool = True,
-               seed: int = 42) -> FamilySpec:
+               length_buckets: bool | None = None, seed: int = 42) -> FamilySpec:
     """The sentiment family for one variant and profile.
 
     source: an `aclImdb/` directory, the `.tar.gz` archive, a URL (downloaded
     once into `cache_dir`, checked against `sha256`), or your own folder of
     `train/{pos,neg}/*.txt` (with `require_rating=False` if file names carry
-    no `_<rating>`). `evaluate_on`: "eval" (default; the 10% held out of
+    no `_<rating>`). `length_buckets`: batch reviews of similar length (default:
+    the masked variants, where only the cost changes; False pads every batch
+    to its longest review, the book's way). `evaluate_on`: "eval" (default; the 10% held out of
     train/) or "test" when the source has a test/ folder.
     """
     variant = architectures.canonical_variant(variant)
@@ -122,6 +124,7 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
             "variant": variant, "vocab_size": vocab_size, "max_len": prof.max_len,
             "batch_size": prof.batch_size, "steps_per_epoch": steps_per_epoch,
             "learning_rate": learning_rate, "seed": seed, "encoder_path": encoder_path,
+            "length_buckets": length_buckets,
         },
         evaluation_split=evaluate_on,
     )
@@ -129,7 +132,7 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
 
 CLI_OPTIONS = ("source", "sha256", "cache_dir", "vocab_size", "max_len", "epochs",
                "max_reviews_per_class", "learning_rate", "encoder_path", "evaluate_on",
-               "require_rating")
+               "require_rating", "length_buckets")
 
 
 def add_cli_arguments(group: argparse._ArgumentGroup) -> None:
@@ -147,5 +150,8 @@ def add_cli_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--encoder-path", help="local SavedModel sentence encoder (pretrained variant)")
     group.add_argument("--evaluate-on", choices=["eval", "test"],
                        help="split the Evaluator blesses on (test needs a test/ folder)")
+    group.add_argument("--no-length-buckets", dest="length_buckets", action="store_false",
+                       default=None, help="pad each batch to its longest review instead of "
+                                          "batching reviews of similar length (masked variants)")
     group.add_argument("--no-rating", dest="require_rating", action="store_false", default=None,
                        help="your own folders: file names without _<rating>")
