@@ -74,7 +74,37 @@ def throughput(imdb: str, variant: str, max_len: int, epochs: int) -> dict:
             "ratio": stats["steady_examples_per_second"] / bare}
 
 
-def write_report(rows: list[dict], tput: dict | None, path: str) -> None:
+def epoch_time(pipeline_root: str, variant: str = "mask_zero", steps: int = 60) -> dict:
+    """Seconds per epoch of whole reviews, padded to each batch's longest
+    review (the book's batching) vs length-bucketed, timed over `steps`
+    steady-state steps of the same model on the same Transform output."""
+    import time
+
+    import tensorflow_transform as tft
+
+    from models.sentiment import architectures, trainer
+
+    tft_output = tft.TFTransformOutput(common.newest(f"{pipeline_root}/Transform/transform_graph/*"))
+    files = [common.newest(f"{pipeline_root}/Transform/transformed_examples/*") + "/Split-train/*"]
+    row = {"kind": "epoch_time", "variant": variant, "steps_timed": steps}
+    for bucketed in (False, True):
+        config = trainer.TrainConfig(variant=variant, max_len=0, length_buckets=bucketed)
+        batches = iter(trainer.make_dataset(files, tft_output, config, training=True))
+        model = architectures.build_model(variant, vocab_size=config.vocab_size, seed=42)
+        for _ in range(5):  # tracing and warm-up, per batch shape family
+            model.train_on_batch(*next(batches))
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            model.train_on_batch(*next(batches))
+        per_step = (time.perf_counter() - t0) / steps
+        row["bucketed" if bucketed else "padded"] = {
+            "seconds_per_step": per_step, "seconds_per_epoch": per_step * config.steps_per_epoch}
+    row["speedup"] = row["padded"]["seconds_per_step"] / row["bucketed"]["seconds_per_step"]
+    return row
+
+
+def write_report(rows: list[dict], tput: dict | None, path: str,
+                 epochs: dict | None = None) -> None:
     fmt = lambda v, spec=".4f": "" if v is None else format(v, spec)  # noqa: E731
     lines = [
         "# Sentiment: every variant through the pipeline factory (reference settings)", "",
@@ -132,6 +162,20 @@ def write_report(rows: list[dict], tput: dict | None, path: str) -> None:
                   "|---|---|---|",
                   f"| {tput['trainer_examples_per_second']:.0f} | "
                   f"{tput['bare_keras_examples_per_second']:.0f} | {tput['ratio']:.2f} |", ""]
+    if epochs:
+        lines += ["## Whole reviews: padded vs length-bucketed batches", "",
+                  f"`{epochs['command']}`", "",
+                  f"{epochs['variant']}, whole reviews, batch 32, {epochs['steps_timed']} "
+                  "steady-state training steps each on the same Transform output; seconds "
+                  "per epoch = seconds per step x 704 steps.", "",
+                  "| batching | s/step | s/epoch |", "|---|---|---|",
+                  f"| padded to the batch's longest review (book) | "
+                  f"{epochs['padded']['seconds_per_step']:.3f} | "
+                  f"{epochs['padded']['seconds_per_epoch']:.0f} |",
+                  f"| length-bucketed (default for masked variants) | "
+                  f"{epochs['bucketed']['seconds_per_step']:.3f} | "
+                  f"{epochs['bucketed']['seconds_per_epoch']:.0f} |", "",
+                  f"Speed-up: {epochs['speedup']:.1f}x.", ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
 
@@ -148,13 +192,22 @@ def main() -> None:
     p.add_argument("--merge", action="store_true")
     p.add_argument("--throughput-only", action="store_true")
     p.add_argument("--report-only", action="store_true", help="rewrite the report from --results")
+    p.add_argument("--no-length-buckets", action="store_true",
+                   help="pad every batch to its longest review (the book's batching)")
+    p.add_argument("--epoch-time", action="store_true",
+                   help="time whole-review epochs padded vs bucketed on the last run's Transform output")
     args = p.parse_args()
 
     kept = common.load_rows(args.results, args.merge or args.throughput_only or args.report_only)
     tput = next((r for r in kept if r.get("kind") == "throughput"), None)
-    rows = [r for r in kept if r.get("kind") != "throughput"]
+    epochs = next((r for r in kept if r.get("kind") == "epoch_time"), None)
+    rows = [r for r in kept if r.get("kind") not in ("throughput", "epoch_time")]
+    extra = lambda: [r for r in (tput, epochs) if r]  # noqa: E731
     if args.report_only:
         pass
+    elif args.epoch_time:
+        epochs = {**epoch_time(os.path.join(args.work_dir, "tfx_pipeline_output", "sentiment_bench")),
+                  "command": "./dev python bench/sentiment_reference.py " + " ".join(sys.argv[1:])}
     elif args.throughput_only:
         tput = {"kind": "throughput", **throughput(args.imdb, "mask_zero", 200, 4)}
     else:
@@ -162,17 +215,21 @@ def main() -> None:
         for variant in args.variants:
             print(f"== {variant}", file=sys.stderr, flush=True)
             options = {"source": args.imdb, "max_len": args.max_len}
+            if args.no_length_buckets:
+                options["length_buckets"] = False
             if args.epochs:
                 options["epochs"] = args.epochs
             row = common.run_variant("sentiment", "sentiment_bench", args.work_dir, variant,
                                      "reference", slice_feature="length_bucket", **options)
             row["command"] = command.strip()
             row["max_len"] = args.max_len
-            rows = [r for r in rows if (r["variant"], r.get("max_len")) != (variant, args.max_len)]
+            row["length_buckets"] = not args.no_length_buckets and variant != "no_mask"
+            rows = [r for r in rows if (r["variant"], r.get("max_len"), r.get("length_buckets"))
+                    != (variant, args.max_len, row["length_buckets"])]
             rows.append(row)
-            common.save_rows(args.results, rows + ([tput] if tput else []))
-    common.save_rows(args.results, rows + ([tput] if tput else []))
-    write_report(rows, tput, os.path.join(HERE, "sentiment_reference.md"))
+            common.save_rows(args.results, rows + extra())
+    common.save_rows(args.results, rows + extra())
+    write_report(rows, tput, os.path.join(HERE, "sentiment_reference.md"), epochs)
 
 
 if __name__ == "__main__":
