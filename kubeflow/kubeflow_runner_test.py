@@ -270,6 +270,7 @@ def test_kfp_target_compiles_without_resolver(tmp_path):
     ("sentiment", {"source": "gs://test-bucket/aclImdb_v1.tar.gz"}),
     ("char_rnn", {"source": "gs://test-bucket/shakespeare.txt"}),
     ("translation", {"source": "gs://test-bucket/spa-eng/spa.txt"}),
+    ("classifier", {"source": "gs://test-bucket/fashion-mnist", "source_format": "idx"}),
 ])
 def test_every_family_compiles_through_the_same_runner(tmp_path, family, options):
     path = runner.compile_pipeline(
@@ -288,5 +289,8 @@ def test_every_family_compiles_through_the_same_runner(tmp_path, family, options
     if family == "translation":  # TFX's file-based ExampleGen: a folder and a pattern
         assert _param(job, "ExampleGen", "input_base") == "gs://test-bucket/spa-eng"
         assert "spa.txt" in _param(job, "ExampleGen", "input_config")
+    elif family in ("classifier", "autoencoders"):
+        assert _param(job, "ExampleGen", "input_base") == "gs://test-bucket/fashion-mnist"
+        assert "*-ubyte*" in _param(job, "ExampleGen", "input_config")
     else:
         assert _param(job, "ExampleGen", "source") == options["source"]

@@ -32,6 +32,7 @@ import hashlib
 import os
 from typing import Optional, Sequence, Tuple
 
+import tensorflow as tf
 from tfx.components import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 from tfx.dsl.io import fileio
@@ -173,10 +174,18 @@ def detect_format(path: str) -> str:
       a directory with neither IDX files nor ``train/``, a file that is not
       a ``.npz``, matches of different formats.
   """
-  if input_patterns.is_pattern(path):
-    matches = sorted(fileio.glob(input_patterns.spec_glob(path)))
-  else:
-    matches = [path] if fileio.exists(path) else []
+  try:
+    if input_patterns.is_pattern(path):
+      matches = sorted(fileio.glob(input_patterns.spec_glob(path)))
+    else:
+      matches = [path] if fileio.exists(path) else []
+  except tf.errors.OpError as e:
+    # A remote filesystem not reachable from here (compiling a Kubeflow or
+    # Vertex pipeline offline, for instance).
+    raise ImageDataError(
+        f"{path}: cannot be looked at from here ({e.message.splitlines()[0]}), "
+        "so its format cannot be told at pipeline construction; pass "
+        f"source_format ({', '.join(images_lib.SOURCE_FORMATS)})") from e
   if not matches:
     if path.lower().endswith(".npz"):
       return images_lib.NPZ

@@ -500,3 +500,15 @@ def test_pipeline_reads_the_real_fashion_mnist(tmp_path):
   props = _properties(artifact)
   assert (props["num_examples_train"], props["num_classes"],
           props["image_height"], props["image_width"]) == (30, 10, 28, 28)
+
+
+def test_unreachable_source_asks_for_source_format(monkeypatch):
+  def unreachable(path):
+    raise tf.errors.UnavailableError(None, None, "Could not resolve host\nmore")
+  monkeypatch.setattr(component_lib.fileio, "exists", unreachable)
+  with pytest.raises(ImageDataError, match=r"gs://bucket/fmnist: cannot be looked at from here "
+                                           r"\(Could not resolve host\).*pass source_format"):
+    component_lib.resolve_source("gs://bucket/fmnist")
+  # Named, nothing is looked at.
+  assert component_lib.resolve_source("gs://bucket/fmnist", source_format="idx") == (
+      "gs://bucket/fmnist", "*-ubyte*", "idx")

@@ -155,7 +155,7 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
                image_shape: tuple[int, int, int] = contract.DEFAULT_SHAPE,
                scaling: str | None = None, statistics: str | None = None,
                base_model_dir: str = "", min_accuracy: float | None = None, seed: int = 42,
-               **toolbox_options: Any) -> FamilySpec:
+               source_format: str = "", **toolbox_options: Any) -> FamilySpec:
     """The classifier family for one variant (a toolbox preset) and profile.
 
     toolbox_options: any ``architectures.Toolbox`` option, overriding the
@@ -210,7 +210,7 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
                                eval_images=prof.eval_images, test_images=prof.test_images,
                                max_images=prof.max_images, image_shape=tuple(image_shape),
                                classes=kept, train_limit=limit, cache_dir=cache_dir,
-                               sha256=sha256)
+                               sha256=sha256, source_format=source_format)
 
     return FamilySpec(
         name=NAME,
@@ -232,7 +232,7 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
 # --- command line -------------------------------------------------------------------
 
 TOOLBOX_OPTIONS = tuple(f.name for f in dataclasses.fields(architectures.Toolbox))
-CLI_OPTIONS = ("source", "dataset", "sha256", "cache_dir", "task", "classes", "train_limit",
+CLI_OPTIONS = ("source", "source_format", "dataset", "sha256", "cache_dir", "task", "classes", "train_limit",
                "class_names", "epochs", "max_images", "eval_images", "test_images", "image_shape",
                "scaling", "statistics", "base_model_dir", "min_accuracy", "seed") + TOOLBOX_OPTIONS
 
@@ -315,6 +315,10 @@ def add_cli_arguments(group: argparse._ArgumentGroup) -> None:
                        help="class names and files (default fashion_mnist)")
     group.add_argument("--sha256", help="expected SHA-256 of a downloaded file")
     group.add_argument("--cache-dir", help="download cache (default ~/.cache/keras_tfx_pipelines)")
+    group.add_argument("--source-format", choices=["idx", "npz", "folder"],
+                       help="what the source holds (default: looked at when the pipeline is "
+                            "built; needed for a source not reachable from here, e.g. gs:// "
+                            "while compiling for Kubeflow)")
     group.add_argument("--task", choices=list(TASKS),
                        help="all classes, or the book's transfer tasks A (8 classes) and B "
                             "(sandal vs shirt, 200 training images)")
