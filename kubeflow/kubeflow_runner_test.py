@@ -271,6 +271,7 @@ def test_kfp_target_compiles_without_resolver(tmp_path):
     ("char_rnn", {"source": "gs://test-bucket/shakespeare.txt"}),
     ("translation", {"source": "gs://test-bucket/spa-eng/spa.txt"}),
     ("classifier", {"source": "gs://test-bucket/fashion-mnist", "source_format": "idx"}),
+    ("autoencoders", {"source": "gs://test-bucket/fashion-mnist", "source_format": "idx"}),
 ])
 def test_every_family_compiles_through_the_same_runner(tmp_path, family, options):
     path = runner.compile_pipeline(

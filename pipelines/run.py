@@ -24,11 +24,13 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m pipelines.run", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--family", default="forecasting",
-                   help="model family: forecasting (default), sentiment, char_rnn, translation; "
+                   help="model family: forecasting (default), sentiment, char_rnn, translation, "
+                        "autoencoders, classifier; "
                         "--family X --help lists that family's options")
     p.add_argument("--variant", help="model variant (default: the family's: forecasting seq2seq, "
                                      "sentiment mask_dropout, char_rnn stateless, "
-                                     "translation attention)")
+                                     "translation attention, autoencoders stacked, "
+                                     "classifier baseline)")
     p.add_argument("--profile", help="smoke (tiny, seconds) or reference (the book's settings; default)")
     p.add_argument("--pipeline-name", help="default: the family name")
     p.add_argument("--work-dir", default=".", help="base of tfx_pipeline_output/, tfx_metadata/, serving_model/")

@@ -14,6 +14,7 @@ FAMILIES: dict[str, str] = {
     "sentiment": "pipelines.families.sentiment",
     "char_rnn": "pipelines.families.char_rnn",
     "translation": "pipelines.families.translation",
+    "autoencoders": "pipelines.families.autoencoders",
     "classifier": "pipelines.families.classifier",
 }
 
