@@ -31,16 +31,11 @@ from absl import logging
 import apache_beam as beam
 import numpy as np
 import tensorflow as tf
-from google.protobuf import struct_pb2
-from tfx import types
-from tfx.components.example_gen import utils
-from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
 from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
-from tfx.types import artifact_utils
 from tfx.types import standard_component_specs
-from tfx.utils import proto_utils
 
+from components.common import position_split
 from components.image_example_gen import images as images_lib
 from preprocessing import image_contract as contract
 
@@ -73,51 +68,24 @@ Splits = Dict[str, Tuple[np.ndarray, np.ndarray]]  # split -> images, labels
 def make_custom_config(**parameters: Any) -> example_gen_pb2.CustomConfig:
   """ExampleGen's ``CustomConfig`` holding ``parameters`` (names of
   ``PARAMETER_DEFAULTS``) as a Struct."""
-  unknown = sorted(set(parameters) - set(PARAMETER_DEFAULTS))
-  if unknown:
-    raise ValueError(f"unknown parameters {unknown}; known: "
-                     f"{sorted(PARAMETER_DEFAULTS)}")
-  struct = struct_pb2.Struct()
-  struct.update({name: list(value) if name in _LIST_PARAMETERS else value
-                 for name, value in parameters.items()})
-  config = example_gen_pb2.CustomConfig()
-  config.custom_config.Pack(struct)
-  return config
-
-
-def _integer(name: str, value: Any) -> int:
-  if isinstance(value, float) and value.is_integer():
-    return int(value)  # Struct numbers are doubles
-  raise ValueError(f"custom_config parameter {name} must be an integer, got "
-                   f"{value!r}")
+  return position_split.make_struct_config(parameters, PARAMETER_DEFAULTS)
 
 
 def read_custom_config(custom_config: Optional[str]) -> Dict[str, Any]:
   """The parameters in ``custom_config`` (ExampleGen's JSON form of
   ``CustomConfig``), defaults filled in and typed."""
   parameters = dict(PARAMETER_DEFAULTS)
-  if not custom_config:
-    return parameters
-  config = proto_utils.json_to_proto(custom_config,
-                                     example_gen_pb2.CustomConfig())
-  struct = struct_pb2.Struct()
-  if config.HasField("custom_config") and not config.custom_config.Unpack(
-      struct):
-    raise ValueError("custom_config must hold a google.protobuf.Struct, got "
-                     f"{config.custom_config.type_url}")
-  for name, value in struct.items():
-    if name not in PARAMETER_DEFAULTS:
-      raise ValueError(f"unknown custom_config parameter {name!r}; known: "
-                       f"{sorted(PARAMETER_DEFAULTS)}")
+  for name, value in position_split.read_struct_config(
+      custom_config, PARAMETER_DEFAULTS).items():
     if name == "source_format":
       if value not in images_lib.SOURCE_FORMATS:
         raise ValueError("custom_config parameter source_format must be one "
                          f"of {images_lib.SOURCE_FORMATS}, got {value!r}")
       parameters[name] = value
     elif name in _LIST_PARAMETERS:
-      parameters[name] = [_integer(name, d) for d in value]
+      parameters[name] = [position_split.struct_integer(name, d) for d in value]
     else:
-      parameters[name] = _integer(name, value)
+      parameters[name] = position_split.struct_integer(name, value)
   return parameters
 
 
@@ -296,86 +264,43 @@ class _EncodeImages(beam.DoFn):
       yield beam.pvalue.TaggedOutput(split, record)
 
 
-class Executor(BaseExampleGenExecutor):
+class Executor(position_split.PositionSplitExecutor):
   """Image files -> train/eval/test splits of tf.Examples.
 
-  The base executor reads each input split through
-  ``GetInputSourceToExamplePTransform`` and, for output splits, assigns
-  records to splits by a hash of the record. The book's split is by position
-  (the last 5,000 training images are eval, the test files test), which a
-  per-record hash cannot reproduce, so ``GenerateExamplesByBeam`` is
-  overridden: it reads the one input split's files here (to check them and
-  count the splits before anything is written) and hands Beam ranges of
-  each split, which ``_EncodeImages`` turns into examples for ExampleGen's
-  writer.
+  The book's split is by position (the last 5,000 training images are eval,
+  the test files test; see ``position_split``): the one input split's files
+  are read here (to check them and count the splits before anything is
+  written), and Beam gets ranges of each split, which ``_EncodeImages``
+  turns into examples for ExampleGen's writer.
   """
 
-  def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
-    # Only reached through the base GenerateExamplesByBeam, overridden below.
-    raise NotImplementedError(
-        "ImageExampleGen's executor splits by position in "
-        "GenerateExamplesByBeam; it has no per-split transform")
+  COMPONENT = "ImageExampleGen"
 
-  def GenerateExamplesByBeam(
-      self, pipeline: beam.Pipeline, exec_properties: Dict[str, Any],
-  ) -> Dict[str, beam.pvalue.PCollection]:
+  def generate_splits(self, pipeline: beam.Pipeline, pattern: str,
+                      exec_properties: Dict[str, Any], splits: Sequence[str],
+                      ) -> Dict[str, beam.pvalue.PCollection]:
     """Reads and splits the images; one PCollection per split."""
-    input_config = proto_utils.json_to_proto(
-        exec_properties[standard_component_specs.INPUT_CONFIG_KEY],
-        example_gen_pb2.Input())
-    output_config = proto_utils.json_to_proto(
-        exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY],
-        example_gen_pb2.Output())
-    if len(input_config.splits) != 1:
-      raise ValueError(
-          "ImageExampleGen needs exactly one input split (the data files); "
-          "the output splits come from positions, got "
-          f"{[s.name for s in input_config.splits]}")
     parameters = read_custom_config(
         exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY))
-    pattern = os.path.join(
-        exec_properties[standard_component_specs.INPUT_BASE_KEY],
-        input_config.splits[0].pattern)
-    logging.info("ImageExampleGen: reading %s (span %s) with %s", pattern,
-                 exec_properties.get(utils.SPAN_PROPERTY_NAME), parameters)
+    logging.info("ImageExampleGen: parameters %s", parameters)
     files = input_files(pattern, parameters["source_format"])
-    image_set, splits = read_splits(files, parameters, pattern)
-    expected = utils.generate_output_split_names(input_config, output_config)
-    if list(splits) != expected:
-      raise ValueError(f"output_config names the splits {expected}, the "
-                       f"executor writes {list(splits)}")
-    self._properties = artifact_properties(image_set, splits,
-                                           parameters["classes"])
+    image_set, cut = read_splits(files, parameters, pattern)
+    self.int_properties.update(
+        artifact_properties(image_set, cut, parameters["classes"]))
     if image_set.class_names is not None:
       names = image_set.class_names
       if parameters["classes"]:
         names = [names[c] for c in parameters["classes"]]
-      self._string_properties[CLASS_NAMES_PROPERTY] = json.dumps(names)
+      self.string_properties[CLASS_NAMES_PROPERTY] = json.dumps(names)
     logging.info("ImageExampleGen: %s images, %d classes, splits %s",
                  images_lib.format_shape(image_set.shape),
                  image_set.num_classes,
-                 {name: len(labels) for name, (_, labels) in splits.items()})
+                 {name: len(labels) for name, (_, labels) in cut.items()})
     chunks = [(name, start, min(start + CHUNK_IMAGES, len(labels)))
-              for name, (_, labels) in splits.items()
+              for name, (_, labels) in cut.items()
               for start in range(0, len(labels), CHUNK_IMAGES)]
     encoded = (pipeline
                | "CreateRanges" >> beam.Create(chunks)
                | "EncodeImages" >> beam.ParDo(
-                   _EncodeImages(files, parameters, pattern)).with_outputs(
-                       *splits))
-    return {name: encoded[name] for name in splits}
-
-  def Do(self, input_dict: Dict[str, List[types.Artifact]],
-         output_dict: Dict[str, List[types.Artifact]],
-         exec_properties: Dict[str, Any]) -> None:
-    """ExampleGen's ``Do``, then the counts and the image shape as custom
-    properties."""
-    self._properties: Dict[str, int] = {}
-    self._string_properties: Dict[str, str] = {}
-    super().Do(input_dict, output_dict, exec_properties)
-    examples = artifact_utils.get_single_instance(
-        output_dict[standard_component_specs.EXAMPLES_KEY])
-    for name, value in self._properties.items():
-      examples.set_int_custom_property(name, value)
-    for name, value in self._string_properties.items():
-      examples.set_string_custom_property(name, value)
+                   _EncodeImages(files, parameters, pattern)).with_outputs(*cut))
+    return {name: encoded[name] for name in cut}

@@ -21,22 +21,16 @@ optionally test through ExampleGen's own writer (GZIP TFRecords,
 
 from __future__ import annotations
 
-import os
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from absl import logging
 import apache_beam as beam
 import tensorflow as tf
-from google.protobuf import struct_pb2
-from tfx import types
-from tfx.components.example_gen import utils
-from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
 from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
-from tfx.types import artifact_utils
 from tfx.types import standard_component_specs
-from tfx.utils import proto_utils
 
+from components.common import position_split
 from components.sentence_pairs_example_gen import pairs as pairs_lib
 from preprocessing import translation_contract as contract
 
@@ -59,41 +53,17 @@ NUM_BAD_PROPERTY = "num_bad_{}"  # .format(kind)
 def make_custom_config(**parameters: Any) -> example_gen_pb2.CustomConfig:
   """ExampleGen's ``CustomConfig`` holding ``parameters`` (names of
   ``PARAMETER_DEFAULTS``) as a Struct."""
-  unknown = sorted(set(parameters) - set(PARAMETER_DEFAULTS))
-  if unknown:
-    raise ValueError(f"unknown parameters {unknown}; known: "
-                     f"{sorted(PARAMETER_DEFAULTS)}")
-  struct = struct_pb2.Struct()
-  struct.update(parameters)
-  config = example_gen_pb2.CustomConfig()
-  config.custom_config.Pack(struct)
-  return config
+  return position_split.make_struct_config(parameters, PARAMETER_DEFAULTS)
 
 
 def read_custom_config(custom_config: Optional[str]) -> Dict[str, Any]:
   """The parameters in ``custom_config`` (ExampleGen's JSON form of
   ``CustomConfig``), defaults filled in and typed."""
   parameters = dict(PARAMETER_DEFAULTS)
-  if not custom_config:
-    return parameters
-  config = proto_utils.json_to_proto(custom_config,
-                                     example_gen_pb2.CustomConfig())
-  struct = struct_pb2.Struct()
-  if config.HasField("custom_config") and not config.custom_config.Unpack(
-      struct):
-    raise ValueError("custom_config must hold a google.protobuf.Struct, got "
-                     f"{config.custom_config.type_url}")
-  for name, value in struct.items():
-    if name not in PARAMETER_DEFAULTS:
-      raise ValueError(f"unknown custom_config parameter {name!r}; known: "
-                       f"{sorted(PARAMETER_DEFAULTS)}")
-    if name in _FLOAT_PARAMETERS:
-      parameters[name] = float(value)
-    elif isinstance(value, float) and value.is_integer():
-      parameters[name] = int(value)  # Struct numbers are doubles
-    else:
-      raise ValueError(f"custom_config parameter {name} must be an integer, "
-                       f"got {value!r}")
+  for name, value in position_split.read_struct_config(
+      custom_config, PARAMETER_DEFAULTS).items():
+    parameters[name] = (float(value) if name in _FLOAT_PARAMETERS
+                        else position_split.struct_integer(name, value))
   return parameters
 
 
@@ -158,81 +128,45 @@ def artifact_properties(report: pairs_lib.ParseReport,
   return properties
 
 
-class Executor(BaseExampleGenExecutor):
+class Executor(position_split.PositionSplitExecutor):
   """Sentence pairs -> shuffled train/eval[/test] splits of tf.Examples.
 
-  The base executor reads each input split through
-  ``GetInputSourceToExamplePTransform`` and, for output splits, assigns
-  records to splits by a hash of the record. The book's split is by position
-  after a seeded shuffle of the whole list, which a per-record hash cannot
-  reproduce, so ``GenerateExamplesByBeam`` is overridden: it reads the one
-  input split's file(s), shuffles and cuts them here, and hands each output
-  split to Beam, whose ExampleGen writer does the rest. Reading outside Beam
-  is fine for this data (the spa-eng pairs are ~8 MB) and needed anyway for
-  a global shuffle.
+  The book's split is by position after a seeded shuffle of the whole list
+  (see ``position_split``): the one input split's file(s) are read, shuffled
+  and cut here, and each output split goes to ExampleGen's writer. Reading
+  outside Beam is fine for this data (the spa-eng pairs are ~8 MB) and
+  needed anyway for a global shuffle.
   """
 
-  def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
-    # Only reached through the base GenerateExamplesByBeam, overridden below.
-    raise NotImplementedError(
-        "SentencePairsExampleGen's executor splits by position after a "
-        "shuffle in GenerateExamplesByBeam; it has no per-split transform")
+  COMPONENT = "SentencePairsExampleGen"
 
-  def GenerateExamplesByBeam(
-      self, pipeline: beam.Pipeline, exec_properties: Dict[str, Any],
-  ) -> Dict[str, beam.pvalue.PCollection]:
+  def generate_splits(self, pipeline: beam.Pipeline, pattern: str,
+                      exec_properties: Dict[str, Any], splits: Sequence[str],
+                      ) -> Dict[str, beam.pvalue.PCollection]:
     """Reads, shuffles and splits the pairs; one PCollection per split."""
-    input_config = proto_utils.json_to_proto(
-        exec_properties[standard_component_specs.INPUT_CONFIG_KEY],
-        example_gen_pb2.Input())
-    output_config = proto_utils.json_to_proto(
-        exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY],
-        example_gen_pb2.Output())
-    if len(input_config.splits) != 1:
-      raise ValueError(
-          "SentencePairsExampleGen needs exactly one input split (the pairs "
-          "file(s)); the output splits come from the shuffle, got "
-          f"{[s.name for s in input_config.splits]}")
     parameters = read_custom_config(
         exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY))
-    pattern = os.path.join(
-        exec_properties[standard_component_specs.INPUT_BASE_KEY],
-        input_config.splits[0].pattern)
-    logging.info("SentencePairsExampleGen: reading %s (span %s) with %s",
-                 pattern, exec_properties.get(utils.SPAN_PROPERTY_NAME),
-                 parameters)
+    logging.info("SentencePairsExampleGen: parameters %s", parameters)
     pairs, report = read_input(
         pattern, source_column=parameters["source_column"],
         target_column=parameters["target_column"],
         max_words=parameters["max_words"], max_pairs=parameters["max_pairs"])
     logging.info("SentencePairsExampleGen: %s", report.format())
-    splits = pairs_lib.split_pairs(
+    cut = pairs_lib.split_pairs(
         pairs, train_pairs=parameters["train_pairs"],
         test_fraction=parameters["test_fraction"], seed=parameters["seed"],
         source=pattern)
-    expected = utils.generate_output_split_names(input_config, output_config)
-    if list(splits) != expected:
+    if list(cut) != list(splits):
       raise ValueError(
-          f"output_config names the splits {expected}, but test_fraction="
-          f"{parameters['test_fraction']} gives {list(splits)}")
-    for name, split in splits.items():
+          f"output_config names the splits {list(splits)}, but test_fraction="
+          f"{parameters['test_fraction']} gives {list(cut)}")
+    for name, split in cut.items():
       logging.info("SentencePairsExampleGen: split %s: %d pairs", name,
                    len(split))
-    self._properties = artifact_properties(report, splits)
+    self.int_properties.update(artifact_properties(report, cut))
     return {
         name: pipeline | f"CreateSplit[{name}]" >> beam.Create(
             [to_example(*pair).SerializeToString() for pair in split],
             reshuffle=False)  # ExampleGen's writer reshuffles anyway
-        for name, split in splits.items()
+        for name, split in cut.items()
     }
-
-  def Do(self, input_dict: Dict[str, List[types.Artifact]],
-         output_dict: Dict[str, List[types.Artifact]],
-         exec_properties: Dict[str, Any]) -> None:
-    """ExampleGen's ``Do``, then the counts as integer custom properties."""
-    self._properties: Dict[str, int] = {}
-    super().Do(input_dict, output_dict, exec_properties)
-    examples = artifact_utils.get_single_instance(
-        output_dict[standard_component_specs.EXAMPLES_KEY])
-    for name, value in self._properties.items():
-      examples.set_int_custom_property(name, value)
