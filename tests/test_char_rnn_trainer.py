@@ -122,3 +122,30 @@ def test_stateful_variant_trains_and_serves_a_stateless_copy(tmp_path):
                         temperature=tf.constant(1.0), top_k=tf.constant(0),
                         top_p=tf.constant(1.0), seed=tf.constant(1, tf.int64))["text"]
     assert len(text_out.numpy().decode()) == 20
+
+
+def test_served_prompts_are_encoded_by_the_transform_graph(tmp_path):
+    import numpy as np
+    import tensorflow as tf
+    import tensorflow_transform as tft
+
+    from models.char_rnn import trainer
+
+    text = "to be, or not to be: that is the question. " * 30
+    tft_dir, files = _transformed_corpus(tmp_path, text)
+    out = tft.TFTransformOutput(tft_dir)
+    config = TrainConfig(window=10, batch_size=4, units=8, embed_dim=4)
+    model, _ = trainer.train(config, files, files, out, train_steps=3)
+    serving = trainer.CharRnnServing(model, out, config)
+    # The same ids Transform gives the text ("To Be" is lower-cased by it).
+    transformed = out.transform_raw_features({"text": tf.constant(["To Be"])})["char_ids"]
+    np.testing.assert_array_equal(serving._prompt_ids(tf.constant("To Be")).numpy(),
+                                  tf.sparse.to_dense(transformed).numpy()[0])
+    path = str(tmp_path / "export")
+    tf.saved_model.save(serving, path, signatures=serving.signatures())
+    probs = tf.saved_model.load(path).signatures["next_char_probs"]
+    upper = probs(prompt=tf.constant("To Be"))["probabilities"].numpy()
+    lower = probs(prompt=tf.constant("to be"))["probabilities"].numpy()
+    np.testing.assert_allclose(upper, lower, rtol=1e-6)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="outside the vocabulary:.*`z`"):
+        probs(prompt=tf.constant("to bez"))

@@ -51,8 +51,10 @@ Typical use (TensorFlow backend)::
 from __future__ import annotations
 
 import collections
+from typing import Callable
 
 import keras
+
 import numpy as np
 import tensorflow as tf
 
@@ -275,6 +277,11 @@ class CharGenerator(tf.Module):
         entry per model id, each exactly one character.
       lowercase: lower-case the prompt (UTF-8 aware) before encoding it, as
         the book's lower-cased vocabulary expects ("To Be" -> "to be").
+      encoder: prompt (string scalar) -> ids ``[n]`` (any int dtype, < 0 for
+        a character outside the vocabulary). The exported model passes the
+        transform graph's own encoding here, so prompts are standardized and
+        looked up exactly as the training text was; then ``lowercase`` and
+        the table built from ``vocabulary`` are not used to encode.
 
     Signatures (:meth:`signatures`):
 
@@ -298,6 +305,7 @@ class CharGenerator(tf.Module):
         vocabulary: list[str],
         *,
         lowercase: bool = True,
+        encoder: Callable[[tf.Tensor], tf.Tensor] | None = None,
     ):
         super().__init__(name="char_generator")
         characters = _check_vocabulary(vocabulary)
@@ -315,6 +323,7 @@ class CharGenerator(tf.Module):
         self._cell = cell
         self._next_char = next_char
         self._lowercase = lowercase
+        self._encoder = encoder
         self._units = cell.units
         self.vocabulary_size = len(characters)
         # id -> character, to spell the generated ids out.
@@ -385,12 +394,21 @@ class CharGenerator(tf.Module):
 
     def _encode(self, prompt):
         """Prompt -> ids ``[n]``, plus the checks that must pass before use."""
-        if self._lowercase:
-            prompt = tf.strings.lower(prompt, encoding="utf-8")
-        length = tf.strings.length(prompt, unit="UTF8_CHAR")
-        characters = tf.strings.unicode_split(prompt, "UTF-8")
-        ids = self.char_to_id.lookup(characters)
-        unknown = tf.unique(tf.boolean_mask(characters, ids < 0)).y
+        if self._encoder is not None:
+            characters = tf.strings.unicode_split(prompt, "UTF-8")
+            ids = tf.cast(tf.reshape(self._encoder(prompt), [-1]), tf.int32)
+            # For the message: the prompt's characters where the ids say
+            # unknown (standardization keeps one character per character).
+            where = tf.minimum(tf.where(ids < 0)[:, 0], tf.cast(tf.size(characters) - 1, tf.int64))
+            unknown = tf.unique(tf.gather(characters, where)).y
+            length = tf.size(ids)
+        else:
+            if self._lowercase:
+                prompt = tf.strings.lower(prompt, encoding="utf-8")
+            characters = tf.strings.unicode_split(prompt, "UTF-8")
+            ids = self.char_to_id.lookup(characters)
+            unknown = tf.unique(tf.boolean_mask(characters, ids < 0)).y
+            length = tf.strings.length(prompt, unit="UTF8_CHAR")
         unknown_list = tf.strings.reduce_join(
             tf.strings.join(["`", unknown, "`"]), separator=", "
         )

@@ -37,7 +37,7 @@ class TrainConfig:
     units: int = 128
     learning_rate: float = 1e-3
     steps_per_epoch: int = 0  # 0: one pass over the windows
-    lowercase: bool = True  # as preprocessing did it; serving lower-cases prompts too
+    lowercase: bool = True  # as preprocessing did it (served prompts go through Transform)
     seed: int = 42
     source_digest: str = ""
 
@@ -117,9 +117,16 @@ class CharRnnServing(tf.Module):
         self.tft_layer = tft_output.transform_features_layer()
         vocabulary = features.vocabulary_characters(
             tft_output.vocabulary_by_name(features.VOCABULARY_NAME))
-        self.generator = generation.CharGenerator(model, vocabulary, lowercase=config.lowercase)
         self._window = config.window
         self._text_rank = len(tft_output.raw_feature_spec()[features.TEXT].shape)
+        # Prompts go through the transform graph (standardization and the
+        # vocabulary table the training text went through): no second copy.
+        self.generator = generation.CharGenerator(model, vocabulary, encoder=self._prompt_ids)
+
+    def _prompt_ids(self, prompt: tf.Tensor) -> tf.Tensor:
+        raw = tf.reshape(prompt, [1, 1] if self._text_rank == 1 else [1])
+        ids = self.tft_layer({features.TEXT: raw})[features.CHAR_IDS]
+        return tf.sparse.to_dense(ids, default_value=features.UNKNOWN_ID)[0]
 
     def _score(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
         """Per text: next-character predictions over back-to-back windows of
