@@ -120,7 +120,7 @@ def test_trains_and_classifies_raw_images(data, baseline):
     assert stats["history"]["val_accuracy"][-1] > 0.9  # the stripes are easy
     loaded = baseline["loaded"]
     assert set(loaded.signatures) == {"serving_default", trainer.SIGNATURE_CLASSIFY,
-                                      trainer.SIGNATURE_CLASSIFY_PNG}
+                                      trainer.SIGNATURE_CLASSIFY_PNG, trainer.SIGNATURE_FEATURES}
     images = data["images"][:9]
     out = _call(loaded, "classify", images=tf.constant(images))
     assert out["probabilities"].shape == (9, 3) and out["class_ids"].shape == (9,)
@@ -133,6 +133,18 @@ def test_trains_and_classifies_raw_images(data, baseline):
     np.testing.assert_allclose(out["probabilities"], keras.ops.convert_to_numpy(expected), atol=1e-5)
     # Nothing was left for Keras: the Keras file travels inside the export.
     assert os.path.exists(common_training.keras_model_path(baseline["dir"]))
+
+
+def test_features_are_the_activations_feeding_the_output_layer(data, baseline):
+    images = data["images"][:7]
+    out = _call(baseline["loaded"], trainer.SIGNATURE_FEATURES, images=tf.constant(images))
+    assert out["features"].shape == (7, 16)  # the one hidden layer's units
+    direct = _call(baseline["loaded"], "classify", images=tf.constant(images))
+    np.testing.assert_allclose(out["probabilities"], direct["probabilities"], atol=1e-6)
+    # The output layer applied to the features gives the probabilities back.
+    head = baseline["model"].get_layer("output")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(head(out["features"])),
+                               out["probabilities"], atol=1e-5)
 
 
 def test_png_and_serialized_examples_give_the_same_answer(data, baseline):

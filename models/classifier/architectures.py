@@ -335,6 +335,15 @@ def callbacks(toolbox: Toolbox) -> list[keras.callbacks.Callback]:
                                plateau_patience=toolbox.plateau_patience)
 
 
+def feature_extractor(model: keras.Sequential) -> keras.Model:
+    """The model up to its output layer: the penultimate activations (after
+    the last hidden layer's BN and activation; dropout is off at inference).
+    The generative families' sample-quality metric compares images in this
+    space."""
+    output = model.get_layer(OUTPUT_LAYER)
+    return keras.Model(model.inputs, output.input, name="classifier_features")
+
+
 def class_probabilities(outputs):
     """Model outputs → probabilities [n, k] (a sigmoid's p becomes [1 - p, p])."""
     if outputs.shape[-1] == 1:

@@ -19,6 +19,10 @@ Signatures:
   classify                   uint8 images [n, H, W, C] → probabilities [n, k],
                              class_ids [n], labels [n] (class names).
   classify_png               PNG/JPEG bytes [n] → the same.
+  features                   uint8 images → features [n, d] (the activations
+                             feeding the output layer: the last hidden
+                             layer's) and probabilities: what the generative
+                             families' sample-quality evaluator compares.
   classify_with_uncertainty  (models with MC dropout) uint8 images, n →
                              mean probabilities and their standard deviation
                              over n stochastic passes, class_ids, labels.
@@ -42,6 +46,7 @@ from preprocessing import image_contract as contract
 SIGNATURE_CLASSIFY = "classify"
 SIGNATURE_CLASSIFY_PNG = "classify_png"
 SIGNATURE_UNCERTAINTY = "classify_with_uncertainty"
+SIGNATURE_FEATURES = "features"
 MAX_MC_SAMPLES = 1000  # passes of classify_with_uncertainty per call
 
 
@@ -193,6 +198,7 @@ class ClassifierServing(tf.Module):
         super().__init__()
         self.model = model
         self.model_variables = export.tf_variables(model)
+        self.feature_extractor = architectures.feature_extractor(model)
         self.images = image_inputs.ImageTransform(tft_output)
         self.tft_layer = self.images.tft_layer
         self.shape = self.images.shape
@@ -256,8 +262,15 @@ class ClassifierServing(tf.Module):
         def classify_png(png):
             return self._classify(self.images.decode(png))
 
+        @tf.function(input_signature=[
+            tf.TensorSpec([None, height, width, channels], tf.uint8, name="images")])
+        def features(images):
+            scaled = self.images.scale(images)
+            return {"features": self.feature_extractor(scaled, training=False),
+                    "probabilities": self._probabilities(scaled)}
+
         signatures = {"serving_default": serve_examples, SIGNATURE_CLASSIFY: classify,
-                      SIGNATURE_CLASSIFY_PNG: classify_png}
+                      SIGNATURE_CLASSIFY_PNG: classify_png, SIGNATURE_FEATURES: features}
         if self._mc:
             @tf.function(input_signature=[
                 tf.TensorSpec([None, height, width, channels], tf.uint8, name="images"),
