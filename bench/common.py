@@ -54,8 +54,16 @@ def run_variant(family: str, pipeline_name: str, work_dir: str, variant: str, pr
         tfx.orchestration.LocalDagRunner().run(pipeline)
     row = {"variant": variant, "pipeline_root": config.pipeline_root, "wall_seconds": time.perf_counter() - t0,
            "component_seconds": dict(prog.durations), "cached": sorted(prog.cached)}
-    row.update(tfma_metrics(newest(f"{config.pipeline_root}/Evaluator/evaluation/*"),
-                            slice_feature=slice_feature))
+    evaluation = newest(f"{config.pipeline_root}/Evaluator/evaluation/*")
+    if os.path.exists(os.path.join(evaluation, "sample_quality.json")):
+        # The generative families' evaluator writes its own result file.
+        with open(os.path.join(evaluation, "sample_quality.json")) as f:
+            quality = json.load(f)
+        row.update(quality["candidate"], validation_ok=quality["validation_ok"],
+                   evaluation_dir=evaluation,
+                   feature_model_dir=quality["feature_model"]["uri"])
+    else:
+        row.update(tfma_metrics(evaluation, slice_feature=slice_feature))
     with open(os.path.join(newest(f"{config.pipeline_root}/Trainer/model_run/*"),
                            "training_stats.json")) as f:
         stats = json.load(f)

@@ -272,6 +272,8 @@ def test_kfp_target_compiles_without_resolver(tmp_path):
     ("translation", {"source": "gs://test-bucket/spa-eng/spa.txt"}),
     ("classifier", {"source": "gs://test-bucket/fashion-mnist", "source_format": "idx"}),
     ("autoencoders", {"source": "gs://test-bucket/fashion-mnist", "source_format": "idx"}),
+    ("gan", {"source": "gs://test-bucket/fashion-mnist", "source_format": "idx"}),
+    ("diffusion", {"source": "gs://test-bucket/fashion-mnist", "source_format": "idx"}),
 ])
 def test_every_family_compiles_through_the_same_runner(tmp_path, family, options):
     path = runner.compile_pipeline(
@@ -290,8 +292,29 @@ def test_every_family_compiles_through_the_same_runner(tmp_path, family, options
     if family == "translation":  # TFX's file-based ExampleGen: a folder and a pattern
         assert _param(job, "ExampleGen", "input_base") == "gs://test-bucket/spa-eng"
         assert "spa.txt" in _param(job, "ExampleGen", "input_config")
-    elif family in ("classifier", "autoencoders"):
+    elif family in ("classifier", "autoencoders", "gan", "diffusion"):
         assert _param(job, "ExampleGen", "input_base") == "gs://test-bucket/fashion-mnist"
         assert "*-ubyte*" in _param(job, "ExampleGen", "input_config")
     else:
         assert _param(job, "ExampleGen", "source") == options["source"]
+
+
+@pytest.mark.parametrize("family", ["gan", "diffusion"])
+def test_generative_families_bless_by_sample_quality(tmp_path, family):
+    path = runner.compile_pipeline(
+        family, image=IMAGE, pipeline_root=ROOT, serving_dir=SERVING, profile="smoke",
+        source="gs://test-bucket/fashion-mnist", source_format="idx",
+        output_path=str(tmp_path / f"{family}.json"))
+    with open(path) as f:
+        job = json.load(f)
+    # The frozen classifier trains on the same Transform output; the
+    # sample-quality Evaluator reads it, the candidate and the last blessed
+    # generator, and the Pusher obeys its blessing.
+    assert _param(job, "FeatureClassifier", "run_fn") == "models.classifier.trainer.run_fn"
+    assert _producer(job, "FeatureClassifier", "examples") == ("Transform", "transformed_examples")
+    assert _producer(job, "Evaluator", "feature_model") == ("FeatureClassifier", "model")
+    assert _producer(job, "Evaluator", "model") == ("Trainer", "model")
+    assert _producer(job, "Evaluator", "baseline_model") == (f"{RESOLVER}-model-resolver", "model")
+    assert _producer(job, "Pusher", "model_blessing") == ("Evaluator", "blessing")
+    assert _param(job, "Evaluator", "split") == "test"
+    assert "SampleQuality" in json.dumps(_executor(job, "Evaluator"))

@@ -9,7 +9,7 @@ import os
 from tfx import v1 as tfx
 
 from pipelines.config import PipelineConfig
-from pipelines.spec import EVAL, TRAIN, FamilySpec
+from pipelines.spec import EVAL, TRAIN, EvaluationInputs, FamilySpec
 
 COMPONENT_ORDER = (
     "ExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform",
@@ -94,13 +94,23 @@ def create_pipeline(spec: FamilySpec, config: PipelineConfig) -> tfx.dsl.Pipelin
         nodes.append(model_resolver)
         baseline_model = model_resolver.outputs["model"]
 
-    evaluator = tfx.components.Evaluator(
-        examples=examples,
-        example_splits=[spec.evaluation_split],
-        model=trainer.outputs["model"],
-        baseline_model=baseline_model,
-        eval_config=spec.eval_config,
-    )
+    if spec.evaluation is not None:
+        *extra, evaluator = spec.evaluation(EvaluationInputs(
+            examples=examples, transformed_examples=transform.outputs["transformed_examples"],
+            transform_graph=transform.outputs["transform_graph"], schema=schema,
+            model=trainer.outputs["model"], baseline_model=baseline_model))
+        if evaluator.id != "Evaluator" or "blessing" not in evaluator.outputs:
+            raise ValueError(f"family {spec.name!r}: its evaluation must end in a node with id "
+                             f"'Evaluator' and a 'blessing' output; got {evaluator.id!r}")
+        nodes.extend(extra)
+    else:
+        evaluator = tfx.components.Evaluator(
+            examples=examples,
+            example_splits=[spec.evaluation_split],
+            model=trainer.outputs["model"],
+            baseline_model=baseline_model,
+            eval_config=spec.eval_config,
+        )
 
     # Pushes only when the Evaluator blessed the model.
     pusher = tfx.components.Pusher(

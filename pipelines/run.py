@@ -25,12 +25,12 @@ def _parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--family", default="forecasting",
                    help="model family: forecasting (default), sentiment, char_rnn, translation, "
-                        "autoencoders, classifier; "
+                        "autoencoders, classifier, gan, diffusion; "
                         "--family X --help lists that family's options")
     p.add_argument("--variant", help="model variant (default: the family's: forecasting seq2seq, "
                                      "sentiment mask_dropout, char_rnn stateless, "
                                      "translation attention, autoencoders stacked, "
-                                     "classifier baseline)")
+                                     "classifier baseline, gan dcgan, diffusion ddpm)")
     p.add_argument("--profile", help="smoke (tiny, seconds) or reference (the book's settings; default)")
     p.add_argument("--pipeline-name", help="default: the family name")
     p.add_argument("--work-dir", default=".", help="base of tfx_pipeline_output/, tfx_metadata/, serving_model/")
@@ -59,6 +59,13 @@ def _latest_evaluation(pipeline_root: str) -> str | None:
 def _explain_refusal(evaluation: str | None) -> str:
     if not evaluation:
         return "no evaluation output found"
+    from components.sample_quality import executor as sample_quality
+
+    if os.path.exists(os.path.join(evaluation, sample_quality.RESULT_FILE)):
+        # The generative families' evaluator (its own result file, not TFMA's).
+        result = sample_quality.load_result(evaluation)
+        return "\n".join([f"evaluation: {evaluation}",
+                          *(f"  failed: {f}" for f in result["failures"])])
     import tensorflow_model_analysis as tfma
 
     result = tfma.load_validation_result(evaluation)

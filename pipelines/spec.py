@@ -7,9 +7,28 @@ from typing import Any, Callable, TypeVar
 
 import tensorflow_model_analysis as tfma
 from tfx.dsl.components.base import base_node
+from tfx.types import BaseChannel
 
 # Every data source writes these splits; the factory relies on the convention.
 TRAIN, EVAL, TEST = "train", "eval", "test"
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationInputs:
+    """What an evaluation step may read: the channels of the components
+    before it (``baseline_model`` is None when no resolver runs)."""
+
+    examples: BaseChannel  # ExampleGen's raw examples
+    transformed_examples: BaseChannel
+    transform_graph: BaseChannel
+    schema: BaseChannel
+    model: BaseChannel  # the Trainer's candidate
+    baseline_model: BaseChannel | None  # the last blessed model
+
+
+# Builds a family's own evaluation nodes; the last one has the id "Evaluator"
+# and a ``blessing`` output (a ModelBlessing) that the Pusher obeys.
+Evaluation = Callable[[EvaluationInputs], list[base_node.BaseNode]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,6 +40,8 @@ class FamilySpec:
     preprocessing_fn / run_fn: dotted paths into the installed package, so
         the same code runs locally and in a container.
     eval_config: TFMA metrics, slices and thresholds (value and change).
+    evaluation: instead of TFMA's Evaluator, the family's own evaluation
+        nodes (the generative families score samples, not predictions).
     preprocessing_config: options for `preprocessing_fn` (its `custom_config`).
     custom_config: the model's hyperparameters, handed to `run_fn`.
     schema_path: a curated schema (ImportSchemaGen) instead of inference.
@@ -34,11 +55,17 @@ class FamilySpec:
     run_fn: str
     train_steps: int
     eval_steps: int | None
-    eval_config: tfma.EvalConfig
+    eval_config: tfma.EvalConfig | None
     preprocessing_config: dict[str, Any] = dataclasses.field(default_factory=dict)
     custom_config: dict[str, Any] = dataclasses.field(default_factory=dict)
     schema_path: str | None = None
     evaluation_split: str = TEST
+    evaluation: Evaluation | None = None
+
+    def __post_init__(self) -> None:
+        if (self.eval_config is None) == (self.evaluation is None):
+            raise ValueError(f"family {self.name!r}: give either eval_config (TFMA's Evaluator) "
+                             "or evaluation (the family's own nodes), not both or neither")
 
 
 Profile = TypeVar("Profile")

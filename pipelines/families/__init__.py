@@ -16,6 +16,8 @@ FAMILIES: dict[str, str] = {
     "translation": "pipelines.families.translation",
     "autoencoders": "pipelines.families.autoencoders",
     "classifier": "pipelines.families.classifier",
+    "gan": "pipelines.families.gan",
+    "diffusion": "pipelines.families.diffusion",
 }
 
 
