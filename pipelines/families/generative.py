@@ -30,6 +30,7 @@ from tfx import v1 as tfx
 
 from components.image_example_gen import ImageExampleGen
 from components.sample_quality import SampleQualityEvaluator
+from components.sample_quality.component import check_parameters
 from pipelines.factory import source_digest
 from pipelines.spec import EVAL, TRAIN, Evaluation, EvaluationInputs
 from preprocessing import image_contract as contract
@@ -52,6 +53,14 @@ class QualityGate:
     generate_args: dict[str, Any] = dataclasses.field(default_factory=dict)
     batch_size: int = 250
     seed: int = 42
+
+    def __post_init__(self) -> None:  # the component's checks, when the spec is built
+        check_parameters(num_samples=self.num_samples, max_real=self.max_real,
+                         batch_size=self.batch_size,
+                         max_frechet_distance=self.max_frechet_distance,
+                         frechet_tolerance=self.frechet_tolerance,
+                         min_class_coverage=self.min_class_coverage,
+                         max_class_share=self.max_class_share)
 
 
 @dataclasses.dataclass(frozen=True)
