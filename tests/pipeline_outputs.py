@@ -55,3 +55,19 @@ def serialized_examples(pipeline_root: str, split: str) -> list[bytes]:
 
 def pushed_versions(serving_dir: str) -> list[str]:
     return sorted(os.listdir(serving_dir)) if os.path.isdir(serving_dir) else []
+
+
+def run_and_load_pushed(work: str, name: str, argv: list[str]) -> dict:
+    """Runs `python -m pipelines.run` with `argv` under `work` (pipeline
+    `name`), checks that exactly one model was pushed, and returns the paths
+    and the loaded SavedModel: {"work", "root", "serving", "model_dir", "model"}."""
+    from pipelines.run import main as run_pipeline
+
+    code = run_pipeline([*argv, "--work-dir", str(work)])
+    assert code == 0, f"pipeline {name} exited with {code}"
+    serving = os.path.join(work, "serving_model", name)
+    versions = pushed_versions(serving)
+    assert len(versions) == 1, versions
+    model_dir = os.path.join(serving, versions[0])
+    return {"work": str(work), "root": os.path.join(work, "tfx_pipeline_output", name),
+            "serving": serving, "model_dir": model_dir, "model": tf.saved_model.load(model_dir)}

@@ -23,16 +23,7 @@ SMOKE = ["--family", "autoencoders", "--profile", "smoke", "--images", FASHION_M
 
 @pytest.fixture(scope="module")
 def pushed(tmp_path_factory):
-    work = tmp_path_factory.mktemp("autoencoders")
-    code = run_pipeline([*SMOKE, "--work-dir", str(work)])
-    assert code == 0
-    root = os.path.join(work, "tfx_pipeline_output", "autoencoders")
-    serving = os.path.join(work, "serving_model", "autoencoders")
-    versions = h.pushed_versions(serving)
-    assert len(versions) == 1
-    model_dir = os.path.join(serving, versions[0])
-    return {"work": str(work), "root": root, "serving": serving,
-            "model": tf.saved_model.load(model_dir)}
+    return h.run_and_load_pushed(tmp_path_factory.mktemp("autoencoders"), "autoencoders", SMOKE)
 
 
 def _metrics(evaluation: str) -> dict[str, float]:

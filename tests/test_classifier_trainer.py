@@ -5,7 +5,6 @@ from an exported model A, and bad options."""
 
 from __future__ import annotations
 
-import functools
 import os
 import types
 
@@ -13,23 +12,17 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import tensorflow_transform as tft
-import tensorflow_transform.beam as tft_beam
-from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils
 
 from models.classifier import architectures, trainer
+from models.common import image_testing
 from models.common import training as common_training
 from preprocessing import image_contract as contract
-from preprocessing import images as image_preprocessing
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
 SHAPE = (6, 6, 1)
 N_IMAGES = 60
 NAMES = ("stripe top", "stripe middle", "stripe bottom")
-SPEC = {contract.IMAGE: tf.io.FixedLenFeature([int(np.prod(SHAPE))], tf.int64),
-        contract.LABEL: tf.io.FixedLenFeature([], tf.int64)}
-
 
 def _images(labels: np.ndarray, seed: int = 0) -> np.ndarray:
     """uint8 [n, 6, 6, 1]: a bright horizontal stripe whose row pair is the class, on noise."""
@@ -40,24 +33,6 @@ def _images(labels: np.ndarray, seed: int = 0) -> np.ndarray:
     return images
 
 
-def _example(image: np.ndarray, label: int) -> bytes:
-    feature = {contract.IMAGE: tf.train.Feature(int64_list=tf.train.Int64List(
-                   value=image.reshape(-1).astype(np.int64))),
-               contract.LABEL: tf.train.Feature(int64_list=tf.train.Int64List(value=[label]))}
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
-
-
-def _write_transformed(path: str, rows) -> None:
-    with tf.io.TFRecordWriter(path, options="GZIP") as writer:
-        for r in rows:
-            writer.write(tf.train.Example(features=tf.train.Features(feature={
-                contract.IMAGE_SCALED: tf.train.Feature(float_list=tf.train.FloatList(
-                    value=np.asarray(r[contract.IMAGE_SCALED]).reshape(-1))),
-                contract.LABEL: tf.train.Feature(int64_list=tf.train.Int64List(
-                    value=[int(r[contract.LABEL])])),
-            })).SerializeToString())
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     """The real preprocessing_fn over tiny images; task B = classes 0 and 2
@@ -65,24 +40,14 @@ def data(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("classifier_tft")
     labels = np.arange(N_IMAGES) % 3
     images = _images(labels)
-    rows = [{contract.IMAGE: im.reshape(-1).astype(np.int64), contract.LABEL: int(y)}
-            for im, y in zip(images, labels)]
-    metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(SPEC))
-    fn = functools.partial(image_preprocessing.preprocessing_fn,
-                           custom_config={"image_shape": list(SHAPE), "scaling": "unit"})
-    tft_dir = str(tmp / "tft")
-    with tft_beam.Context(temp_dir=str(tmp / "beam")):
-        (out, _), transform_fn = (rows, metadata) | tft_beam.AnalyzeAndTransformDataset(fn)
-        _ = transform_fn | tft_beam.WriteTransformFn(tft_dir)
-    metadata_io.write_metadata(metadata, os.path.join(tft_dir, tft.TFTransformOutput.RAW_METADATA_DIR))
-    shard, shard_b = str(tmp / "all.gz"), str(tmp / "b.gz")
-    _write_transformed(shard, out)
-    _write_transformed(shard_b, [{contract.IMAGE_SCALED: r[contract.IMAGE_SCALED],
-                                  contract.LABEL: int(r[contract.LABEL]) // 2}
-                                 for r in out if int(r[contract.LABEL]) != 1])
-    return {"tmp": tmp, "tft": tft.TFTransformOutput(tft_dir), "files": [shard],
+    tiny = image_testing.tiny_transform(str(tmp), images, labels)
+    shard_b = str(tmp / "b.gz")
+    image_testing.write_transformed(shard_b, [
+        {contract.IMAGE_SCALED: r[contract.IMAGE_SCALED], contract.LABEL: int(r[contract.LABEL]) // 2}
+        for r in tiny.rows if int(r[contract.LABEL]) != 1])
+    return {"tmp": tmp, "tft": tiny.tft_output, "files": tiny.files,
             "files_b": [shard_b], "images": images, "labels": labels,
-            "examples": [_example(im, int(y)) for im, y in zip(images, labels)]}
+            "examples": tiny.examples}
 
 
 def _train_and_export(data, name: str, config: trainer.TrainConfig, files=None, train_steps=8):

@@ -5,14 +5,11 @@ model returns raw images from one call with either sampler."""
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from components.sample_quality import executor as sample_quality
-from pipelines.run import main as run_pipeline
 from tests import pipeline_outputs as h
 
 pytestmark = pytest.mark.e2e
@@ -22,15 +19,9 @@ FASHION_MNIST = h.shared_dataset("fashion-mnist")
 
 @pytest.fixture(scope="module")
 def pushed(tmp_path_factory):
-    work = tmp_path_factory.mktemp("diffusion")
-    code = run_pipeline(["--family", "diffusion", "--profile", "smoke", "--images", FASHION_MNIST,
-                         "--work-dir", str(work)])
-    assert code == 0
-    root = os.path.join(work, "tfx_pipeline_output", "diffusion")
-    serving = os.path.join(work, "serving_model", "diffusion")
-    versions = h.pushed_versions(serving)
-    assert len(versions) == 1
-    return {"root": root, "model": tf.saved_model.load(os.path.join(serving, versions[0]))}
+    return h.run_and_load_pushed(
+        tmp_path_factory.mktemp("diffusion"), "diffusion",
+        ["--family", "diffusion", "--profile", "smoke", "--images", FASHION_MNIST])
 
 
 def test_evaluator_scored_ddim_samples(pushed):

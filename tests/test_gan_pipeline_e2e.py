@@ -24,15 +24,7 @@ SMOKE = ["--family", "gan", "--profile", "smoke", "--images", FASHION_MNIST]
 
 @pytest.fixture(scope="module")
 def pushed(tmp_path_factory):
-    work = tmp_path_factory.mktemp("gan")
-    code = run_pipeline([*SMOKE, "--work-dir", str(work)])
-    assert code == 0
-    root = os.path.join(work, "tfx_pipeline_output", "gan")
-    serving = os.path.join(work, "serving_model", "gan")
-    versions = h.pushed_versions(serving)
-    assert len(versions) == 1
-    return {"work": str(work), "root": root, "serving": serving,
-            "model": tf.saved_model.load(os.path.join(serving, versions[0]))}
+    return h.run_and_load_pushed(tmp_path_factory.mktemp("gan"), "gan", SMOKE)
 
 
 def test_sample_quality_blesses_on_the_feature_classifiers_view(pushed):

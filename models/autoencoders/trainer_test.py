@@ -3,73 +3,30 @@ training steps, the exported serving module and every one of its signatures."""
 
 from __future__ import annotations
 
-import functools
-import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
-import tensorflow_transform as tft
-import tensorflow_transform.beam as tft_beam
-from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils
 
 from models.autoencoders import architectures, trainer
+from models.common import image_testing
 from preprocessing import image_contract as contract
-from preprocessing import images as image_preprocessing
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
 SHAPE = (12, 12, 1)
 N_IMAGES = 48
-SPEC = {contract.IMAGE: tf.io.FixedLenFeature([int(np.prod(SHAPE))], tf.int64),
-        contract.LABEL: tf.io.FixedLenFeature([], tf.int64)}
-
-
-def _uint8_images(n: int, seed: int = 0) -> np.ndarray:
-    """Bright blobs on black: uint8 [n, H, W, C]."""
-    rng = np.random.default_rng(seed)
-    h, w, c = SHAPE
-    yy, xx = np.mgrid[0:h, 0:w]
-    centres = rng.uniform(2, h - 2, size=(n, 2))
-    blobs = np.exp(-((yy - centres[:, :1, None]) ** 2 + (xx - centres[:, 1:, None]) ** 2) / 6.0)
-    return np.repeat((blobs * 255).round().astype(np.uint8)[..., None], c, axis=-1)
-
-
-def _example(image: np.ndarray, label: int) -> bytes:
-    feature = {contract.IMAGE: tf.train.Feature(int64_list=tf.train.Int64List(
-                   value=image.reshape(-1).astype(np.int64))),
-               contract.LABEL: tf.train.Feature(int64_list=tf.train.Int64List(value=[label]))}
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
 
 @pytest.fixture(scope="module")
 def transformed(tmp_path_factory):
-    """The real preprocessing_fn over tiny images: (tft_output, transformed
-    shard, raw uint8 images, their serialized raw examples)."""
-    tmp = tmp_path_factory.mktemp("autoencoders_tft")
-    images = _uint8_images(N_IMAGES)
-    rows = [{contract.IMAGE: im.reshape(-1).astype(np.int64), contract.LABEL: i % 3}
-            for i, im in enumerate(images)]
-    metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(SPEC))
-    fn = functools.partial(image_preprocessing.preprocessing_fn,
-                           custom_config={"image_shape": list(SHAPE), "scaling": "unit"})
-    tft_dir = str(tmp / "tft")
-    with tft_beam.Context(temp_dir=str(tmp / "beam")):
-        (out, _), transform_fn = (rows, metadata) | tft_beam.AnalyzeAndTransformDataset(fn)
-        _ = transform_fn | tft_beam.WriteTransformFn(tft_dir)
-    # The Transform component also records the raw schema beside the graph.
-    metadata_io.write_metadata(metadata, os.path.join(tft_dir, tft.TFTransformOutput.RAW_METADATA_DIR))
-    shard = str(tmp / "transformed.gz")
-    with tf.io.TFRecordWriter(shard, options="GZIP") as writer:
-        for r in out:
-            writer.write(tf.train.Example(features=tf.train.Features(feature={
-                contract.IMAGE_SCALED: tf.train.Feature(float_list=tf.train.FloatList(
-                    value=np.asarray(r[contract.IMAGE_SCALED]).reshape(-1))),
-                contract.LABEL: tf.train.Feature(int64_list=tf.train.Int64List(
-                    value=[int(r[contract.LABEL])])),
-            })).SerializeToString())
-    return {"tft": tft.TFTransformOutput(tft_dir), "files": [shard], "images": images,
-            "examples": [_example(im, i % 3) for i, im in enumerate(images)]}
+    """The real preprocessing_fn over tiny blobs: tft_output, transformed
+    shard, raw uint8 images, their serialized raw examples."""
+    data = image_testing.tiny_transform(str(tmp_path_factory.mktemp("autoencoders_tft")),
+                                        image_testing.blobs(N_IMAGES, SHAPE),
+                                        np.arange(N_IMAGES) % 3)
+    return {"tft": data.tft_output, "files": data.files, "images": data.images,
+            "examples": data.examples}
 
 
 def _train_and_export(transformed, tmp_path, variant: str, **options):

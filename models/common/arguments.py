@@ -41,3 +41,16 @@ def canonical_name(kind: str, name: str, names: tuple[str, ...],
         return aliases[name]
     valid = ", ".join(tuple(names) + tuple(aliases))
     raise ValueError(f"Unknown {kind} variant {name!r}; valid: {valid}.")
+
+
+def parse_image_shape(text: str) -> list[int]:
+    """"28,28,1" or "28x28x1" → [28, 28, 1] (an argparse type)."""
+    import argparse
+
+    try:
+        shape = [int(d) for d in text.replace("x", ",").split(",")]
+    except ValueError:
+        shape = []
+    if len(shape) != 3 or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"expected HEIGHT,WIDTH,CHANNELS, got {text!r}")
+    return shape

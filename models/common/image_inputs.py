@@ -54,6 +54,17 @@ def dataset(file_patterns: list[str] | str, tft_output: tft.TFTransformOutput, *
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def scaled_range(tft_output: tft.TFTransformOutput) -> tuple[float, float]:
+    """Where Transform maps the pixel values 0 and 255 (mean over the image:
+    per-pixel statistics differ by position): what a generator's output
+    activation must be able to reach."""
+    images = ImageTransform(tft_output)
+    probes = tf.stack([tf.zeros(images.shape, tf.uint8),
+                       tf.fill(images.shape, tf.constant(255, tf.uint8))])
+    low, high = tf.unstack(tf.reduce_mean(images.scale(probes), axis=[1, 2, 3]))
+    return float(low), float(high)
+
+
 class ImageTransform(tf.Module):
     """The transform graph for served images.
 

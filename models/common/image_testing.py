@@ -30,6 +30,7 @@ class TinyTransform:
     images: np.ndarray  # uint8 [n, H, W, C], the raw images in order
     labels: np.ndarray  # int64 [n]
     examples: list[bytes]  # serialized raw tf.Examples (ExampleGen's form)
+    rows: list[dict]  # the transformed rows (IMAGE_SCALED, LABEL), in order
 
 
 def blobs(n: int, shape: Sequence[int], seed: int = 0) -> np.ndarray:
@@ -68,14 +69,19 @@ def tiny_transform(directory: str, images: np.ndarray, labels: np.ndarray, *,
     metadata_io.write_metadata(metadata,
                                os.path.join(tft_dir, tft.TFTransformOutput.RAW_METADATA_DIR))
     shard = os.path.join(directory, "transformed.gz")
-    with tf.io.TFRecordWriter(shard, options="GZIP") as writer:
-        for r in out:
+    write_transformed(shard, out)
+    return TinyTransform(tft.TFTransformOutput(tft_dir), [shard], images,
+                         np.asarray(labels, np.int64),
+                         [raw_example(im, label) for im, label in zip(images, labels)], list(out))
+
+
+def write_transformed(path: str, rows: list[dict]) -> None:
+    """Transformed rows (IMAGE_SCALED, LABEL) as one GZIP'd TFRecord shard."""
+    with tf.io.TFRecordWriter(path, options="GZIP") as writer:
+        for r in rows:
             writer.write(tf.train.Example(features=tf.train.Features(feature={
                 contract.IMAGE_SCALED: tf.train.Feature(float_list=tf.train.FloatList(
                     value=np.asarray(r[contract.IMAGE_SCALED]).reshape(-1))),
                 contract.LABEL: tf.train.Feature(int64_list=tf.train.Int64List(
                     value=[int(r[contract.LABEL])])),
             })).SerializeToString())
-    return TinyTransform(tft.TFTransformOutput(tft_dir), [shard], images,
-                         np.asarray(labels, np.int64),
-                         [raw_example(im, label) for im, label in zip(images, labels)])

@@ -31,7 +31,6 @@ from typing import Any
 
 import absl.logging
 import keras
-import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
@@ -81,9 +80,7 @@ class TrainConfig:
 
 def check_scaling(tft_output: tft.TFTransformOutput) -> None:
     """The noise model assumes pixels in [−1, 1]: probed on the transform graph."""
-    images = image_inputs.ImageTransform(tft_output)
-    probes = np.stack([np.zeros(images.shape, np.uint8), np.full(images.shape, 255, np.uint8)])
-    low, high = (float(tf.reduce_mean(x)) for x in tf.unstack(images.scale(tf.constant(probes))))
+    low, high = image_inputs.scaled_range(tft_output)
     if not (math.isclose(low, -1.0, abs_tol=1e-4) and math.isclose(high, 1.0, abs_tol=1e-4)):
         raise ValueError(f"diffusion needs pixels in [-1, 1] but Transform scales 0..255 to "
                          f"[{low:.3g}, {high:.3g}]: use the 'symmetric' scaling with fixed "

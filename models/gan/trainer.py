@@ -29,7 +29,6 @@ from typing import Any
 
 import absl.logging
 import keras
-import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
@@ -94,9 +93,7 @@ class TrainConfig:
 def check_scaling(tft_output: tft.TFTransformOutput, variant: str) -> None:
     """The transform must scale pixels into what the generator's output
     activation reaches (sigmoid [0, 1], tanh [−1, 1]): probed on the graph."""
-    images = image_inputs.ImageTransform(tft_output)
-    probes = np.stack([np.zeros(images.shape, np.uint8), np.full(images.shape, 255, np.uint8)])
-    low, high = (float(tf.reduce_mean(x)) for x in tf.unstack(images.scale(tf.constant(probes))))
+    low, high = image_inputs.scaled_range(tft_output)
     scaling = architectures.SCALING[variant]
     expected = architectures.OUTPUT_RANGE[scaling]
     if not (math.isclose(low, expected[0], abs_tol=1e-4)

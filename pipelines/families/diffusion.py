@@ -118,44 +118,26 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
         max_frechet_distance=prof.max_frechet_distance, frechet_tolerance=prof.frechet_tolerance,
         min_class_coverage=min_class_coverage, max_class_share=max_class_share,
         generate_args={"steps": steps, "sampler": prof.sampler}, batch_size=100, seed=seed)
-    classifier = generative.feature_classifier(
-        model_dir=feature_classifier, epochs=prof.classifier_epochs, max_images=prof.max_images,
-        eval_images=prof.eval_images, class_names=names, image_shape=image_shape, seed=seed)
-    return FamilySpec(
-        name=NAME,
-        data_source=generative.data_source(
-            source or default_source(dataset), max_images=prof.max_images,
-            eval_images=prof.eval_images, image_shape=image_shape, cache_dir=cache_dir,
-            sha256=sha256, source_format=source_format),
-        preprocessing_fn="preprocessing.images.preprocessing_fn",
-        run_fn="models.diffusion.trainer.run_fn",
-        train_steps=per_epoch * prof.epochs,
-        eval_steps=None,
-        eval_config=None,
-        evaluation=generative.evaluation(gate, classifier),
-        preprocessing_config={"image_shape": image_shape, "scaling": "symmetric",
-                              "statistics": "fixed"},
-        custom_config=custom_config,
-        evaluation_split=contract.TEST,
-    )
+    data = generative.Data(source or default_source(dataset), prof.max_images,
+                           prof.eval_images, image_shape, names, cache_dir, sha256, source_format)
+    return generative.family_spec(
+        NAME, data=data, run_fn="models.diffusion.trainer.run_fn", scaling="symmetric",
+        custom_config=custom_config, train_steps=per_epoch * prof.epochs, gate=gate,
+        classifier_epochs=prof.classifier_epochs, feature_classifier_dir=feature_classifier,
+        seed=seed)
 
 
-CLI_OPTIONS = (*generative.DATA_OPTIONS, "epochs", "steps_per_epoch", "batch_size",
-               "learning_rate", "timesteps", "sampler", "sampler_steps",
-               *generative.QUALITY_OPTIONS, "seed")
+CLI_OPTIONS = (*generative.DATA_OPTIONS, *generative.TRAINING_OPTIONS, "timesteps", "sampler",
+               "sampler_steps", *generative.QUALITY_OPTIONS)
 
 
 def add_cli_arguments(group: argparse._ArgumentGroup) -> None:
     """Options of `build_spec` for the command lines (local run, Kubeflow)."""
     generative.add_data_arguments(group, "DIFFUSION_SOURCE")
-    group.add_argument("--epochs", type=int, help="default: the profile's (reference: 100)")
-    group.add_argument("--steps-per-epoch", type=int, help="0 = one pass over the train split")
-    group.add_argument("--batch-size", type=int, help="default: the book's (32)")
-    group.add_argument("--learning-rate", type=float, help="Nadam learning rate (1e-3)")
+    generative.add_training_arguments(group, "Nadam learning rate (1e-3)")
     group.add_argument("--timesteps", type=int, help="diffusion steps T (book: 4,000)")
     group.add_argument("--sampler", choices=SAMPLERS,
                        help="how the Evaluator samples: ddim (default) or the full ddpm loop")
     group.add_argument("--sampler-steps", type=int,
                        help="DDIM steps of the Evaluator's samples (default: the profile's)")
     generative.add_quality_arguments(group)
-    group.add_argument("--seed", type=int, help="random seed (42)")

@@ -111,41 +111,24 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
         max_frechet_distance=prof.max_frechet_distance, frechet_tolerance=prof.frechet_tolerance,
         min_class_coverage=prof.min_class_coverage, max_class_share=prof.max_class_share,
         seed=seed)
-    classifier = generative.feature_classifier(
-        model_dir=feature_classifier, epochs=prof.classifier_epochs, max_images=prof.max_images,
-        eval_images=prof.eval_images, class_names=names, image_shape=image_shape, seed=seed)
-    return FamilySpec(
-        name=NAME,
-        data_source=generative.data_source(
-            source or default_source(dataset), max_images=prof.max_images,
-            eval_images=prof.eval_images, image_shape=image_shape, cache_dir=cache_dir,
-            sha256=sha256, source_format=source_format),
-        preprocessing_fn="preprocessing.images.preprocessing_fn",
-        run_fn="models.gan.trainer.run_fn",
-        train_steps=per_epoch * n_epochs,
-        eval_steps=None,
-        eval_config=None,
-        evaluation=generative.evaluation(gate, classifier),
-        preprocessing_config={"image_shape": image_shape,
-                              "scaling": architectures.SCALING[variant], "statistics": "fixed"},
-        custom_config=custom_config,
-        evaluation_split=contract.TEST,
-    )
+    data = generative.Data(source or default_source(dataset), prof.max_images,
+                           prof.eval_images, image_shape, names, cache_dir, sha256, source_format)
+    return generative.family_spec(
+        NAME, data=data, run_fn="models.gan.trainer.run_fn",
+        scaling=architectures.SCALING[variant], custom_config=custom_config,
+        train_steps=per_epoch * n_epochs, gate=gate, classifier_epochs=prof.classifier_epochs,
+        feature_classifier_dir=feature_classifier, seed=seed)
 
 
-CLI_OPTIONS = (*generative.DATA_OPTIONS, "epochs", "steps_per_epoch", "batch_size",
-               "learning_rate", "codings_size", "replay_size", "replay_fraction",
-               *generative.QUALITY_OPTIONS, "seed")
+CLI_OPTIONS = (*generative.DATA_OPTIONS, *generative.TRAINING_OPTIONS, "codings_size",
+               "replay_size", "replay_fraction", *generative.QUALITY_OPTIONS)
 
 
 def add_cli_arguments(group: argparse._ArgumentGroup) -> None:
     """Options of `build_spec` for the command lines (local run, Kubeflow)."""
     generative.add_data_arguments(group, "GAN_SOURCE")
-    group.add_argument("--epochs", type=int, help="default: the profile's (reference: the book's)")
-    group.add_argument("--steps-per-epoch", type=int, help="0 = one pass over the train split")
-    group.add_argument("--batch-size", type=int, help="default: the book's (32)")
-    group.add_argument("--learning-rate", type=float,
-                       help="both optimizers' learning rate (default: the book's per variant)")
+    generative.add_training_arguments(
+        group, "both optimizers' learning rate (default: the book's per variant)")
     group.add_argument("--codings", dest="codings_size", type=int,
                        help="codings size (default: the book's: simple 30, DCGAN 100)")
     group.add_argument("--replay-size", type=int,
@@ -154,4 +137,3 @@ def add_cli_arguments(group: argparse._ArgumentGroup) -> None:
                        help="share of each discriminator batch's fakes drawn from the replay "
                             "buffer")
     generative.add_quality_arguments(group)
-    group.add_argument("--seed", type=int, help="random seed (42)")

@@ -32,7 +32,8 @@ from components.image_example_gen import ImageExampleGen
 from components.sample_quality import SampleQualityEvaluator
 from components.sample_quality.component import check_parameters
 from pipelines.factory import source_digest
-from pipelines.spec import EVAL, TRAIN, Evaluation, EvaluationInputs
+from models.common.arguments import parse_image_shape
+from pipelines.spec import EVAL, TRAIN, Evaluation, EvaluationInputs, FamilySpec
 from preprocessing import image_contract as contract
 
 SOURCE_TRAIN_IMAGES = 60_000  # Fashion-MNIST's and MNIST's training files
@@ -140,6 +141,48 @@ def data_source(source: str, *, max_images: int, eval_images: int, image_shape: 
                                    source_format=source_format)
 
 
+@dataclasses.dataclass(frozen=True)
+class Data:
+    """Where a generative family's images come from (its data options)."""
+
+    source: str
+    max_images: int
+    eval_images: int
+    image_shape: list[int]
+    class_names: tuple[str, ...]
+    cache_dir: str = ""
+    sha256: str = ""
+    source_format: str = ""
+
+
+def family_spec(name: str, *, data: Data, run_fn: str, scaling: str, custom_config: dict,
+                train_steps: int, gate: QualityGate, classifier_epochs: int,
+                feature_classifier_dir: str, seed: int) -> FamilySpec:
+    """A generative family's spec: ImageExampleGen, the image Transform at
+    `scaling`, the family's Trainer, and the sample-quality evaluation."""
+    classifier = feature_classifier(
+        model_dir=feature_classifier_dir, epochs=classifier_epochs, max_images=data.max_images,
+        eval_images=data.eval_images, class_names=data.class_names,
+        image_shape=data.image_shape, seed=seed)
+    return FamilySpec(
+        name=name,
+        data_source=data_source(data.source, max_images=data.max_images,
+                                eval_images=data.eval_images, image_shape=data.image_shape,
+                                cache_dir=data.cache_dir, sha256=data.sha256,
+                                source_format=data.source_format),
+        preprocessing_fn="preprocessing.images.preprocessing_fn",
+        run_fn=run_fn,
+        train_steps=train_steps,
+        eval_steps=None,
+        eval_config=None,
+        evaluation=evaluation(gate, classifier),
+        preprocessing_config={"image_shape": data.image_shape, "scaling": scaling,
+                              "statistics": "fixed"},
+        custom_config=custom_config,
+        evaluation_split=contract.TEST,
+    )
+
+
 def steps_per_epoch(max_images: int, eval_images: int, batch_size: int) -> int:
     """One pass over the train split (60,000 source images unless `max_images`)."""
     train_images = (max_images or SOURCE_TRAIN_IMAGES) - eval_images
@@ -151,19 +194,10 @@ def steps_per_epoch(max_images: int, eval_images: int, batch_size: int) -> int:
 
 QUALITY_OPTIONS = ("num_samples", "max_frechet_distance", "frechet_tolerance",
                    "min_class_coverage", "max_class_share", "feature_classifier",
-                   "classifier_epochs")
+                   "classifier_epochs", "seed")
+TRAINING_OPTIONS = ("epochs", "steps_per_epoch", "batch_size", "learning_rate")
 DATA_OPTIONS = ("source", "dataset", "source_format", "cache_dir", "sha256", "image_shape",
                 "max_images", "eval_images", "class_names")
-
-
-def _shape(text: str) -> list[int]:
-    try:
-        shape = [int(d) for d in text.replace("x", ",").split(",")]
-    except ValueError:
-        shape = []
-    if len(shape) != 3:
-        raise argparse.ArgumentTypeError(f"expected HEIGHT,WIDTH,CHANNELS, got {text!r}")
-    return shape
 
 
 def add_data_arguments(group: argparse._ArgumentGroup, env: str) -> None:
@@ -178,13 +212,20 @@ def add_data_arguments(group: argparse._ArgumentGroup, env: str) -> None:
                             "here, e.g. gs:// while compiling for Kubeflow)")
     group.add_argument("--cache-dir", help="download cache (default ~/.cache/keras_tfx_pipelines)")
     group.add_argument("--sha256", help="expected SHA-256 of a .npz file or URL")
-    group.add_argument("--image-shape", type=_shape, help="HEIGHT,WIDTH,CHANNELS (default 28,28,1)")
+    group.add_argument("--image-shape", type=parse_image_shape, help="HEIGHT,WIDTH,CHANNELS (default 28,28,1)")
     group.add_argument("--max-images", type=int,
                        help="keep the first N training and test images (0 = all)")
     group.add_argument("--eval-images", type=int,
                        help="the last N training images validate (book: 5,000)")
     group.add_argument("--class-names", type=lambda s: tuple(s.split(",")),
                        help="comma-separated class names of another source")
+
+
+def add_training_arguments(group: argparse._ArgumentGroup, learning_rate_help: str) -> None:
+    group.add_argument("--epochs", type=int, help="default: the profile's (reference: the book's)")
+    group.add_argument("--steps-per-epoch", type=int, help="0 = one pass over the train split")
+    group.add_argument("--batch-size", type=int, help="default: the book's (32)")
+    group.add_argument("--learning-rate", type=float, help=learning_rate_help)
 
 
 def add_quality_arguments(group: argparse._ArgumentGroup) -> None:
@@ -205,3 +246,4 @@ def add_quality_arguments(group: argparse._ArgumentGroup) -> None:
                             "the samples (default: train the BN MLP in this pipeline)")
     group.add_argument("--classifier-epochs", type=int,
                        help="epochs of the in-pipeline feature classifier")
+    group.add_argument("--seed", type=int, help="random seed (42)")
