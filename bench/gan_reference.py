@@ -66,14 +66,16 @@ def write_report(rows: list[dict], path: str) -> None:
         "Produced by `bench/gan_reference.py` (its docstring says what each row is).",
         f"Command: `{rows[0]['command']}`" if rows else "", "",
         rows[0]["machine"] if rows else "", "",
-        "| variant | epochs (book 50) | s/epoch | Fréchet distance | floor (real images) | "
-        "class coverage | largest class share | feature classifier val acc |",
-        "|---|---|---|---|---|---|---|---|",
+        "| variant | epochs (book 50) | s/epoch | book's 50 epochs here | Fréchet distance | "
+        "floor (real images) | class coverage | largest class share | "
+        "feature classifier val acc |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         per_epoch = r["train_seconds"] / max(1, r["epochs"]) if r.get("train_seconds") else 0
         lines.append(
-            f"| {r['variant']} | {r['epochs']} | {per_epoch:.0f} | {r['frechet_distance']:.2f} | "
+            f"| {r['variant']} | {r['epochs']} | {per_epoch:.0f} | {50 * per_epoch / 3600:.1f} h | "
+            f"{r['frechet_distance']:.2f} | "
             f"{r['floor']['frechet_distance']:.2f} | {r['class_coverage']:.1f} | "
             f"{r['max_class_share']:.3f} | {r['classifier_val_accuracy']:.4f} |")
     lines += ["", "Class histogram of the generated images (the frozen classifier's labels):", "",

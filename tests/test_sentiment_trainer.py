@@ -13,7 +13,7 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils
 
-from models.sentiment import trainer
+from models.sentiment import local_encoder, trainer
 from preprocessing import sentiment as features
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
@@ -49,6 +49,20 @@ def _transform(tmp_path, max_len: int) -> tuple[str, list[str]]:
     return tft_dir, [shard]
 
 
+@pytest.fixture(scope="module")
+def transformed(tmp_path_factory):
+    """`transformed(max_len)`: one Transform run per max_len for the whole file
+    (a Beam run costs seconds; the tests only read its output)."""
+    runs: dict[int, tuple[str, list[str]]] = {}
+
+    def get(max_len: int) -> tuple[str, list[str]]:
+        if max_len not in runs:
+            runs[max_len] = _transform(tmp_path_factory.mktemp(f"transform_{max_len}"), max_len)
+        return runs[max_len]
+
+    return get
+
+
 def _export_and_load(model, tft_dir, config, tmp_path):
     serving = trainer.SentimentServing(model, tft.TFTransformOutput(tft_dir), config)
     path = str(tmp_path / f"export_{config.variant}_{config.max_len}")
@@ -57,8 +71,8 @@ def _export_and_load(model, tft_dir, config, tmp_path):
 
 
 @pytest.mark.parametrize("variant, max_len", [("mask_zero", 12), ("ragged", 0), ("mask_dropout", 0)])
-def test_train_export_and_predict_raw_text(tmp_path, variant, max_len):
-    tft_dir, files = _transform(tmp_path, max_len)
+def test_train_export_and_predict_raw_text(tmp_path, transformed, variant, max_len):
+    tft_dir, files = transformed(max_len)
     config = trainer.TrainConfig(variant=variant, vocab_size=20, max_len=max_len,
                                  batch_size=4, steps_per_epoch=3)
     model, stats = trainer.train(config, files, files, tft.TFTransformOutput(tft_dir), train_steps=6)
@@ -73,8 +87,8 @@ def test_train_export_and_predict_raw_text(tmp_path, variant, max_len):
         np.testing.assert_allclose(single, p, atol=1e-5)
 
 
-def test_padded_batches_and_length_buckets(tmp_path):
-    tft_dir, files = _transform(tmp_path, 0)
+def test_padded_batches_and_length_buckets(transformed):
+    tft_dir, files = transformed(0)
     out = tft.TFTransformOutput(tft_dir)
     padded = trainer.make_dataset(
         files, out, trainer.TrainConfig(variant="mask_zero", batch_size=4, length_buckets=False),
@@ -88,7 +102,7 @@ def test_padded_batches_and_length_buckets(tmp_path):
                                     training=False)
     assert sum(int(b[0].shape[0]) for b in bucketed) == 36
     # With a fixed max_len the ragged variant still sees each review's own length.
-    tft_dir, files = _transform(tmp_path, 12)
+    tft_dir, files = transformed(12)
     out = tft.TFTransformOutput(tft_dir)
     widths = {int(b[0].shape[1]) for b in trainer.make_dataset(
         files, out, trainer.TrainConfig(variant="ragged", max_len=12, batch_size=4), training=False)}
@@ -124,8 +138,8 @@ def _tiny_encoder(path: str) -> str:
     return path
 
 
-def test_pretrained_variant_fine_tunes_a_local_encoder(tmp_path):
-    tft_dir, files = _transform(tmp_path, 12)
+def test_pretrained_variant_fine_tunes_a_local_encoder(tmp_path, transformed):
+    tft_dir, files = transformed(12)
     encoder = _tiny_encoder(str(tmp_path / "encoder"))
     config = trainer.TrainConfig.from_custom_config(
         {"variant": "pretrained", "encoder_path": encoder, "batch_size": 4, "steps_per_epoch": 3})
@@ -137,8 +151,40 @@ def test_pretrained_variant_fine_tunes_a_local_encoder(tmp_path):
     assert p.shape == (2,)
 
 
+def test_pretrained_variant_defaults_to_the_packaged_glove_encoder(tmp_path, transformed,
+                                                                    monkeypatch):
+    if not local_encoder.available():
+        pytest.skip(f"{local_encoder.PIP_NAME} is not installed")
+    # The real default path, from a small slice of the table into a private cache.
+    monkeypatch.setattr(local_encoder, "DEFAULT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(local_encoder, "DEFAULT_VOCABULARY_SIZE", 5000)
+    tft_dir, files = transformed(12)
+    config = trainer.TrainConfig.from_custom_config(
+        {"variant": "pretrained", "batch_size": 4, "steps_per_epoch": 3})
+    assert config.encoder_path == ""
+    model, stats = trainer.train(config, files, files, tft.TFTransformOutput(tft_dir), train_steps=3)
+    assert stats["epochs"] == 1
+    (encoder_path,) = [os.path.join(tmp_path / "cache" / "encoders", d)
+                       for d in os.listdir(tmp_path / "cache" / "encoders")]
+    (table,) = [w for w in model.trainable_weights if "embeddings" in w.path]
+    assert table.shape == (5000, local_encoder.DIM)
+    original = tf.saved_model.load(encoder_path).embeddings.numpy()
+    assert not np.allclose(table.numpy(), original), "fine-tuning moves the word vectors"
+    # The export carries the encoder (vocabulary asset and table) with the model.
+    predict_text = _export_and_load(model, tft_dir, config, tmp_path)
+    p = predict_text(text=tf.constant(["a wonderful film", "bad, boring", "", "qzxjvw"]))
+    p = p["probability"].numpy()
+    assert p.shape == (4,) and np.all((p > 0) & (p < 1))
+    assert p[2] == pytest.approx(p[3])  # no known word: the same (zero) sentence vector
+
+
+def test_pretrained_variant_without_path_or_package_is_refused(monkeypatch):
+    monkeypatch.setattr(local_encoder, "PACKAGE", "no_such_glove_package")
+    with pytest.raises(ValueError, match="local SavedModel"):
+        trainer.TrainConfig.from_custom_config({"variant": "pretrained"})
+
+
 @pytest.mark.parametrize("options, message", [
-    ({"variant": "pretrained"}, "local SavedModel"),
     ({"variant": "pretrained", "encoder_path": "/nonexistent/encoder"}, "does not exist"),
     ({"variant": "lstm"}, "lstm"),
     ({"batch_size": 0}, "batch_size"),

@@ -276,6 +276,8 @@ class GAN(keras.Model):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
+        # The codings size is the generator's; an explicit one (older
+        # configs stored it) must agree with it.
         generator_codings = int(generator.inputs[0].shape[-1])
         if codings_size is not None and int(codings_size) != generator_codings:
             raise ValueError(f"codings_size={codings_size} but the generator takes "
@@ -319,6 +321,9 @@ class GAN(keras.Model):
         (no optimizer, loss or metrics of its own: ``train_step`` has them)."""
         kwargs.setdefault("jit_compile", False)  # on a CPU, XLA's compile time outweighs it
         super().compile(optimizer=None, **kwargs)
+        if d_optimizer is None or g_optimizer is None:
+            raise ValueError("GAN.compile needs two optimizers, d_optimizer (the "
+                             "discriminator's) and g_optimizer (the generator's)")
         self.d_optimizer = keras.optimizers.get(d_optimizer)
         self.g_optimizer = keras.optimizers.get(g_optimizer)
         # Built now, each on its own network's variables: their slots exist
@@ -373,13 +378,12 @@ class GAN(keras.Model):
         return (self.bce(tf.ones_like(real_p), real_p)
                 + self.bce(tf.zeros_like(fake_p), fake_p)) / 2.0
 
-    def _replay(self, fakes: tf.Tensor, labels: tf.Tensor | None):
+    def replay_fakes(self, fakes: tf.Tensor, labels: tf.Tensor | None = None):
         """(fakes, labels) with the first ``replay_fraction`` of the batch
         swapped for fakes drawn from the buffer (once it holds any); the new
         fakes then go into the ring, overwriting the oldest."""
         batch = tf.shape(fakes)[0]
-        if labels is None:
-            labels = tf.zeros([batch], tf.int32)
+        labels = tf.zeros([batch], tf.int32) if labels is None else tf.cast(labels, tf.int32)
         filled = self.replay_filled.value
         n_old = tf.cast(tf.round(self.replay_fraction * tf.cast(batch, tf.float32)), tf.int32)
         n_old = tf.where(filled > 0, n_old, 0)
@@ -398,7 +402,7 @@ class GAN(keras.Model):
             self.replay_labels, slots[:, tf.newaxis], labels[batch - kept:]))
         self.replay_next.assign(tf.math.floormod(self.replay_next + kept, self.replay_size))
         self.replay_filled.assign(tf.minimum(filled + kept, self.replay_size))
-        return mixed_fakes, mixed_labels if self.conditional else None
+        return mixed_fakes, (mixed_labels if self.conditional else None)
 
     # -- the two phases -----------------------------------------------------------
 
@@ -414,7 +418,7 @@ class GAN(keras.Model):
         fakes = self._generate(self._codings(batch), labels, training=False)
         fake_labels = labels
         if self.replay_size:
-            fakes, fake_labels = self._replay(fakes, labels)
+            fakes, fake_labels = self.replay_fakes(fakes, labels)
         with tf.GradientTape() as tape:
             real_p = self._discriminate(images, labels, training=True)
             fake_p = self._discriminate(fakes, fake_labels, training=True)

@@ -41,7 +41,8 @@ The variants (book accuracies on the IMDb test set in brackets):
   pretrained sentence encoder (e.g. the Universal Sentence Encoder), then a
   small Dense head (``TEXT_INPUT_VARIANTS``). The encoder is an
   already-built Keras layer passed to ``build_model``; this module never
-  loads or downloads anything.
+  loads or downloads anything (the trainer's default encoder, GloVe word
+  vectors shipped in a PyPI package, is in ``local_encoder``).
 
 Typical use::
 
@@ -273,8 +274,9 @@ def _check_encoder(variant, encoder):
         raise ValueError(
             f"The {variant!r} variant needs a sentence encoder built from a "
             "local copy of a pretrained model, e.g. a TF-Hub Universal "
-            "Sentence Encoder downloaded beforehand and loaded with "
-            "keras.layers.TFSMLayer(local_path, ...): pass it as "
+            "Sentence Encoder downloaded beforehand, or the packaged GloVe "
+            "encoder (models.sentiment.local_encoder.default_encoder_path()), "
+            "loaded with keras.layers.TFSMLayer(local_path, ...): pass it as "
             f"build_model({variant!r}, encoder=...). Nothing is downloaded "
             "at run time."
         )

