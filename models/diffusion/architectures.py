@@ -1,8 +1,11 @@
 """The book's denoising U-Net (Hands-On ML 3rd ed., ch. 17; MODELS.md §7).
 
-Inputs ``{"X_noisy": [n, H, W, C], "time": [n] int32}`` → the predicted
-noise [n, H, W, C]. The image is zero-padded to a multiple of 8 (28 → 32),
-then:
+Inputs ``{"X_noisy": float32 [n, H, W, C], "time": int32 [n]}`` (x_t and
+its step t in 0..T) → the predicted noise ε̂ [n, H, W, C]. The image is
+zero-padded to a multiple of 8 in each dimension (28 → 32, the size the
+book reaches with a 3-pixel pad and a "valid" 3x3 conv; here a 2-pixel pad
+and a "same" conv, the same arithmetic), so that the three 2x poolings
+divide it evenly, then:
 
     Conv(16) → BN → ReLU, + time
     3 down blocks (32, 64, 128): 2 × [ReLU, SeparableConv 3x3, BN],
@@ -13,7 +16,10 @@ then:
     Conv(C, 3x3), cropped back to H x W.
 
 "+ time" adds a Dense projection of the sinusoidal time encoding
-(``TimeEncoding``, 64 values) to every pixel. Huber loss, Nadam (the book's).
+(``TimeEncoding``, 64 values) to every pixel. ``build_model`` compiles it as
+the book: Huber loss, Nadam. Any H x W works (``build_unet`` pads and crops
+back); the custom layer is a registered serializable, so the model survives
+``model.save("….keras")`` and ``keras.models.load_model``.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from typing import Sequence
 
 import keras
 import numpy as np
+
+from models.common.arguments import check_int, check_learning_rate
 
 VARIANTS = ("ddpm",)
 DEFAULT_VARIANT = "ddpm"
@@ -36,15 +44,16 @@ TIME_EMBEDDING = 64
 
 @keras.saving.register_keras_serializable(package="diffusion")
 class TimeEncoding(keras.layers.Layer):
-    """Step t (int [n]) → the sinusoidal encoding of t [n, size], as the
-    Transformer's positional encoding: sin and cos at geometric frequencies."""
+    """Step t (int [n], 0..T) → its sinusoidal encoding [n, size], the
+    book's (the Transformer's positional encoding): entry 2i is
+    sin(t / 10000^(2i / size)) and entry 2i + 1 the cosine of the same."""
 
     def __init__(self, timesteps: int, size: int = TIME_EMBEDDING, **kwargs):
         super().__init__(**kwargs)
-        if size % 2:
-            raise ValueError(f"the time encoding size must be even, got {size}")
-        self.timesteps = int(timesteps)
-        self.size = int(size)
+        self.timesteps = check_int("timesteps", timesteps, 1)
+        self.size = check_int("size", size, 2)
+        if self.size % 2:
+            raise ValueError(f"the time encoding size must be even, got size={size}")
         position = np.arange(self.timesteps + 1)[:, None]
         frequency = 1.0 / 10_000 ** (2 * np.arange(self.size // 2) / self.size)
         table = np.empty((self.timesteps + 1, self.size), np.float32)
@@ -53,8 +62,8 @@ class TimeEncoding(keras.layers.Layer):
         self.table = table  # a constant, not a weight: nothing to train or save
 
     def call(self, time):
-        return keras.ops.take(keras.ops.convert_to_tensor(self.table), keras.ops.cast(time, "int32"),
-                              axis=0)
+        return keras.ops.take(keras.ops.convert_to_tensor(self.table),
+                              keras.ops.cast(time, "int32"), axis=0)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape, self.size)
@@ -64,14 +73,21 @@ class TimeEncoding(keras.layers.Layer):
 
 
 def _add_time(x, time_encoding, units: int, name: str):
+    """x + Dense(units)(time encoding), the same at every pixel."""
     projected = keras.layers.Dense(units, name=f"{name}_time")(time_encoding)
     projected = keras.layers.Reshape((1, 1, units), name=f"{name}_time_map")(projected)
     return keras.layers.Add(name=f"{name}_plus_time")([x, projected])
 
 
 def build_unet(image_shape: Sequence[int], timesteps: int = BOOK_T) -> keras.Model:
-    """The uncompiled U-Net for images of `image_shape` (H, W, C)."""
-    height, width, channels = (int(d) for d in image_shape)
+    """The uncompiled U-Net for images of `image_shape` (H, W, C) and steps
+    t in 0..`timesteps` (see the module docstring)."""
+    if len(image_shape) != 3:
+        raise ValueError(f"image_shape must be (height, width, channels), got {image_shape!r}")
+    height, width, channels = (check_int(name, d, 1) for name, d in
+                               zip(("height", "width", "channels"), image_shape))
+    check_int("timesteps", timesteps, 1)
+    # Three 2x poolings: pad to a multiple of 8, centred, and crop back at the end.
     pad_h, pad_w = (-height) % 8, (-width) % 8
     x_noisy = keras.Input(shape=(height, width, channels), name="X_noisy")
     time = keras.Input(shape=(), dtype="int32", name="time")
@@ -123,5 +139,6 @@ def build_model(image_shape: Sequence[int], timesteps: int = BOOK_T, *,
                 learning_rate: float = 1e-3) -> keras.Model:
     """The U-Net compiled as the book: Huber loss, Nadam."""
     model = build_unet(image_shape, timesteps)
-    model.compile(loss=keras.losses.Huber(), optimizer=keras.optimizers.Nadam(learning_rate))
+    model.compile(loss=keras.losses.Huber(),
+                  optimizer=keras.optimizers.Nadam(check_learning_rate(learning_rate)))
     return model
