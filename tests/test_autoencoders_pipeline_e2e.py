@@ -74,6 +74,9 @@ def test_pushed_model_reconstructs_raw_uint8_test_images(pushed):
                                   first)
 
 
+# A second pipeline run: the gan e2e test already shows an Evaluator refusing
+# a crippled model in the default suite (`./dev test -m slow` runs this one).
+@pytest.mark.slow
 def test_crippled_model_is_refused_and_nothing_is_pushed(pushed):
     before = h.pushed_versions(pushed["serving"])
     code = run_pipeline([*SMOKE, "--work-dir", pushed["work"], "--epochs", "1",
