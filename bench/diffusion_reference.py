@@ -4,6 +4,7 @@ full ancestral loop.
     ./dev python bench/diffusion_reference.py                  # train (cpu profile) + samplers
     ./dev python bench/diffusion_reference.py --epochs 2 --samples 200
     ./dev python bench/diffusion_reference.py --samplers-only  # reuse the last trained model
+    ./dev python bench/diffusion_reference.py --samplers-only --reexport --no-ddpm
     ./dev python bench/diffusion_reference.py --report-only
 
 1. One run of the diffusion pipeline, ``cpu`` profile with `--epochs`: the
@@ -54,7 +55,27 @@ def train(args) -> dict:
     return row
 
 
-def compare_samplers(row: dict, n: int, ddpm: bool) -> list[dict]:
+def export_current(row: dict, path: str) -> str:
+    """The trained weights (the Trainer's Keras file) exported with this
+    checkout's serving code: sampler changes are measured without retraining."""
+    import keras
+    import tensorflow as tf
+    import tensorflow_transform as tft
+
+    from models.diffusion import trainer
+
+    run_dir = common.newest(f"{row['pipeline_root']}/Trainer/model_run/*")
+    with open(os.path.join(run_dir, "training_stats.json")) as f:
+        config = trainer.TrainConfig(**json.load(f)["config"])
+    model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
+    tft_output = tft.TFTransformOutput(
+        common.newest(f"{row['pipeline_root']}/Transform/transform_graph/*"))
+    serving = trainer.DiffusionServing(model, tft_output, config)
+    tf.saved_model.save(serving, path, signatures=serving.signatures())
+    return path
+
+
+def compare_samplers(row: dict, n: int, ddpm: bool, model_dir: str) -> list[dict]:
     scorer = generative.Scorer(row)
     results = [{"sampler": "real eval images (floor)", "steps": 0, **scorer.floor(
         row["pipeline_root"], n)}]
@@ -62,7 +83,7 @@ def compare_samplers(row: dict, n: int, ddpm: bool) -> list[dict]:
     for sampler, steps in settings:
         # Calls of 16 images, as a client would ask: the time per call is the
         # figure the speed-up compares.
-        images, seconds = generative.sample(row["model_dir"], n, batch_size=16, steps=steps,
+        images, seconds = generative.sample(model_dir, n, batch_size=16, steps=steps,
                                             sampler=sampler)
         seconds_16 = seconds / (n / 16)
         results.append({"sampler": sampler, "steps": steps, "seconds": seconds,
@@ -124,6 +145,8 @@ def main() -> None:
     p.add_argument("--work-dir", default="/tmp/diffusion_bench")
     p.add_argument("--results", default=RESULTS)
     p.add_argument("--samplers-only", action="store_true")
+    p.add_argument("--reexport", action="store_true",
+                   help="sample from the trained weights exported with this checkout's code")
     p.add_argument("--report-only", action="store_true")
     args = p.parse_args()
     command = "./dev python bench/diffusion_reference.py " + " ".join(sys.argv[1:])
@@ -135,7 +158,12 @@ def main() -> None:
         row.update(command=command, machine=common.machine_line())
         common.save_rows(args.results, [row])
     if not args.report_only:
-        samplers = compare_samplers(row, args.samples, not args.no_ddpm)
+        model_dir = row["model_dir"]
+        if args.reexport:
+            model_dir = export_current(row, os.path.join(args.work_dir, "reexported"))
+        samplers = compare_samplers(row, args.samples, not args.no_ddpm, model_dir)
+        if args.no_ddpm:  # keep a measured DDPM row of the same weights
+            samplers += [s for s in saved[1:] if s["sampler"] == "ddpm"]
         common.save_rows(args.results, [row, *samplers])
         generative.plot_curves([row], ("loss", "val_loss"),
                                os.path.join(HERE, "diffusion_training_curve.png"),
