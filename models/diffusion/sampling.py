@@ -13,7 +13,9 @@ noise of the k-th step), so the same seed gives the same images.
       x_{t−1} = (x_t − β_t / √(1 − ᾱ_t) · ε̂) / √α_t + √β_t · z,
 
   with z ~ N(0, I), and z = 0 at the last step (t = 1): T model calls.
-  (The book's loop starts at t = T − 1; this one takes all T steps.)
+  (The book's loop starts at t = T − 1; this one takes all T steps.) By
+  default the mean is computed through the predicted x̂0, clipped to
+  [−1, 1] (Ho et al.'s reference code; see ``ddpm``).
 * ``ddim``: the sampler of Song et al. (2021) over S evenly spaced steps
   τ_S = T > … > τ_1 > τ_0 = 0 (τ_i = round(i·T / S); always ending at
   t = 0, the clean image): for i = S..1, with τ = τ_i and τ' = τ_{i−1},
@@ -60,9 +62,18 @@ def initial_noise(shape: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
 
 
 def ddpm(predict_noise: PredictNoise, schedule: Schedule, shape: tf.Tensor,
-         seed: tf.Tensor) -> tf.Tensor:
+         seed: tf.Tensor, *, clip: bool = True) -> tf.Tensor:
     """The ancestral sampler over all T steps → x_0 [n, H, W, C] in the
-    model's space (not clipped)."""
+    model's space.
+
+    clip=False is the book's update, x_{t−1} = (x_t − β_t/√(1 − ᾱ_t) ε̂)/√α_t
+    + √β_t z. clip=True (the default) writes the same mean through the
+    predicted x̂0, μ = √ᾱ_{t−1} β_t/(1 − ᾱ_t) x̂0 + √α_t (1 − ᾱ_{t−1})/(1 − ᾱ_t) x_t,
+    with x̂0 clipped to [−1, 1] as Ho et al.'s reference code does: the two
+    agree wherever x̂0 is in range, but near t = T (α_T = 1 − 0.999) the book's
+    form divides the network's error by √α_t and a model trained for a few
+    epochs diverged (bench/diffusion_reference.md).
+    """
     alpha = tf.constant(schedule.alpha)
     alpha_bar = tf.constant(schedule.alpha_bar)
     beta = tf.constant(schedule.beta)
@@ -70,7 +81,13 @@ def ddpm(predict_noise: PredictNoise, schedule: Schedule, shape: tf.Tensor,
 
     def step(t, x):
         eps = predict_noise(x, tf.fill([n], t))
-        mean = (x - beta[t] / tf.sqrt(1.0 - alpha_bar[t]) * eps) / tf.sqrt(alpha[t])
+        if clip:
+            x0 = tf.clip_by_value(
+                (x - tf.sqrt(1.0 - alpha_bar[t]) * eps) / tf.sqrt(alpha_bar[t]), -1.0, 1.0)
+            mean = (tf.sqrt(alpha_bar[t - 1]) * beta[t] * x0
+                    + tf.sqrt(alpha[t]) * (1.0 - alpha_bar[t - 1]) * x) / (1.0 - alpha_bar[t])
+        else:
+            mean = (x - beta[t] / tf.sqrt(1.0 - alpha_bar[t]) * eps) / tf.sqrt(alpha[t])
         z = tf.random.stateless_normal(shape, seed=stream_seed(seed, t))
         z = tf.where(t > 1, z, tf.zeros_like(z))  # the last step adds no noise
         return t - 1, mean + tf.sqrt(beta[t]) * z

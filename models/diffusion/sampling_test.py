@@ -110,11 +110,14 @@ def test_ddpm_is_seeded_and_matches_a_numpy_reference():
     schedule = cosine_schedule(T)
     shape = tf.constant([2, *SHAPE])
     seed = 5
-    out = sampling.ddpm(_linear_model, schedule, shape, tf.constant(seed, tf.int64)).numpy()
+    out = sampling.ddpm(_linear_model, schedule, shape, tf.constant(seed, tf.int64),
+                        clip=False).numpy()
     np.testing.assert_array_equal(
-        out, sampling.ddpm(_linear_model, schedule, shape, tf.constant(seed, tf.int64)).numpy())
+        out, sampling.ddpm(_linear_model, schedule, shape, tf.constant(seed, tf.int64),
+                           clip=False).numpy())
     assert not np.array_equal(
-        out, sampling.ddpm(_linear_model, schedule, shape, tf.constant(6, tf.int64)).numpy())
+        out, sampling.ddpm(_linear_model, schedule, shape, tf.constant(6, tf.int64),
+                           clip=False).numpy())
     # The book's update with all T steps, no noise at the last one.
     x = _z(seed, 0).astype(np.float64)
     al, ab, be = _schedule64(schedule)
@@ -123,6 +126,18 @@ def test_ddpm_is_seeded_and_matches_a_numpy_reference():
         z = _z(seed, t) if t > 1 else 0.0
         x = (x - be[t] / np.sqrt(1 - ab[t]) * eps) / np.sqrt(al[t]) + np.sqrt(be[t]) * z
     np.testing.assert_allclose(out, x, rtol=1e-3, atol=1e-3)
+
+
+def test_clipped_ddpm_is_the_books_update_while_x0_stays_in_range():
+    # With an oracle the predicted x0 is the true one, inside [-1, 1]: the
+    # posterior-mean form with clipping is then the book's update exactly.
+    schedule = cosine_schedule(T)
+    x0 = np.random.default_rng(3).uniform(-0.9, 0.9, (2, *SHAPE)).astype(np.float32)
+    shape = tf.constant([2, *SHAPE])
+    seed = tf.constant(9, tf.int64)
+    clipped = sampling.ddpm(_oracle(x0, schedule), schedule, shape, seed).numpy()
+    book = sampling.ddpm(_oracle(x0, schedule), schedule, shape, seed, clip=False).numpy()
+    np.testing.assert_allclose(clipped, book, atol=1e-3)
 
 
 def test_samplers_trace_once_for_any_n_seed_and_step_count():
