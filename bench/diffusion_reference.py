@@ -39,6 +39,7 @@ from bench import common, generative  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.join(HERE, "..", "..", "shared", "datasets", "fashion-mnist")
 RESULTS = os.path.join(HERE, "results", "diffusion_reference.json")
+UNCLIPPED = os.path.join(HERE, "results", "diffusion_samplers_unclipped.json")
 PIPELINE = "diffusion_bench"
 DDIM_STEPS = (10, 25, 50, 100)
 BOOK_VAL_LOSS = 0.0379
@@ -131,6 +132,21 @@ def write_report(row: dict, samplers: list[dict], path: str) -> None:
                      f"{speed} |")
     lines += ["", "Grids: " + ", ".join(f"`diffusion_{s['sampler']}_{s['steps']}.png`"
                                         for s in samplers if s["steps"]) + ".", ""]
+    if os.path.exists(UNCLIPPED):
+        with open(UNCLIPPED) as f:
+            before = json.load(f)[1:]
+        lines += ["## Before the sampler fixes", "",
+                  "The same trained weights sampled with the first samplers (commit 54442e7): "
+                  "DDIM kept the network's own ε̂ after clipping x̂0, and DDPM used the book's "
+                  "update x_{t−1} = (x_t − β_t/√(1 − ᾱ_t) ε̂)/√α_t + √β_t z, which at t = T "
+                  "(α_T = 0.001) multiplies the network's error by 32. Saturated black or "
+                  "white samples made the distances explode; the current samplers recompute "
+                  "ε̂ from the clipped x̂0 (DDIM) and step with the posterior mean of the clipped "
+                  "x̂0 (DDPM), as the DDPM/DDIM reference code does.", "",
+                  "| sampler | model calls | Fréchet distance |", "|---|---|---|"]
+        lines += [f"| {s['sampler']} | {s['steps'] or ''} | {s['frechet_distance']:.1f} |"
+                  for s in before]
+        lines.append("")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 
