@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
@@ -54,15 +55,14 @@ def dataset(file_patterns: list[str] | str, tft_output: tft.TFTransformOutput, *
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def scaled_range(tft_output: tft.TFTransformOutput) -> tuple[float, float]:
-    """Where Transform maps the pixel values 0 and 255 (mean over the image:
-    per-pixel statistics differ by position): what a generator's output
-    activation must be able to reach."""
+def scaled_extremes(tft_output: tft.TFTransformOutput) -> tuple[np.ndarray, np.ndarray]:
+    """What Transform makes of an all-black and an all-white image, per pixel
+    (float32 [H, W, C] each): the range a generator's output must reach."""
     images = ImageTransform(tft_output)
     probes = tf.stack([tf.zeros(images.shape, tf.uint8),
                        tf.fill(images.shape, tf.constant(255, tf.uint8))])
-    low, high = tf.unstack(tf.reduce_mean(images.scale(probes), axis=[1, 2, 3]))
-    return float(low), float(high)
+    black, white = images.scale(probes).numpy()
+    return black, white
 
 
 class ImageTransform(tf.Module):

@@ -104,9 +104,7 @@ def check_scaling(tft_output: tft.TFTransformOutput) -> None:
     """The noise model assumes pixels in [−1, 1] (x_T ~ N(0, I) is on that
     scale, and the samplers clip to it): probed on the transform graph with
     an all-black and an all-white image. ValueError otherwise."""
-    images = image_inputs.ImageTransform(tft_output)
-    probes = np.stack([np.zeros(images.shape, np.uint8), np.full(images.shape, 255, np.uint8)])
-    black, white = images.scale(tf.constant(probes)).numpy()
+    black, white = image_inputs.scaled_extremes(tft_output)
     if not (np.allclose(black, -1.0, atol=1e-4) and np.allclose(white, 1.0, atol=1e-4)):
         raise ValueError(f"diffusion needs pixels in [-1, 1] but Transform scales 0 to "
                          f"[{black.min():.3g}, {black.max():.3g}] and 255 to "

@@ -108,10 +108,7 @@ def check_scaling(tft_output: tft.TFTransformOutput, variant: str) -> None:
     generator's output activation reaches (sigmoid [0, 1], tanh [−1, 1]) at
     every pixel, or generated pixels could never be black or white (or
     would be clipped). Probed on the transform graph itself."""
-    images = image_inputs.ImageTransform(tft_output)
-    probes = tf.stack([tf.zeros(images.shape, tf.uint8),
-                       tf.fill(images.shape, tf.constant(255, tf.uint8))])
-    black, white = (np.asarray(x) for x in images.scale(probes))
+    black, white = image_inputs.scaled_extremes(tft_output)
     scaling = architectures.SCALING[variant]
     low, high = architectures.OUTPUT_RANGE[scaling]
     if not (np.allclose(black, low, atol=SCALING_TOLERANCE)
