@@ -52,7 +52,6 @@ def train(args) -> dict:
                                  source=os.path.abspath(args.images), epochs=args.epochs,
                                  frechet_tolerance=1000.0, max_frechet_distance=1000.0)
     row["wall_seconds"] = timer.seconds
-    generative.copy_grid(row, os.path.join(HERE, "diffusion_evaluator_samples.png"))
     return row
 
 
