@@ -317,4 +317,4 @@ def test_generative_families_bless_by_sample_quality(tmp_path, family):
     assert _producer(job, "Evaluator", "baseline_model") == (f"{RESOLVER}-model-resolver", "model")
     assert _producer(job, "Pusher", "model_blessing") == ("Evaluator", "blessing")
     assert _param(job, "Evaluator", "split") == "test"
-    assert "SampleQuality" in json.dumps(_executor(job, "Evaluator"))
+    assert "components.sample_quality.executor.Executor" in json.dumps(_executor(job, "Evaluator"))

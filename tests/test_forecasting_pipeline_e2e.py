@@ -111,6 +111,9 @@ def test_bad_csv_fails_before_anything_downstream_runs(tmp_path, capsys):
     assert not (tmp_path / "serving_model").exists()
 
 
+# A whole second pipeline on a CSV (the importer's parsing is unit-tested in
+# components/series_example_gen; `./dev test -m slow` runs this one).
+@pytest.mark.slow
 def test_users_own_csv_runs_end_to_end(tmp_path):
     # 40 long-format series of 120 noisy sine steps: enough windows per split.
     t = np.arange(120)

@@ -159,6 +159,9 @@ def test_cli_translates_and_draws_attention(pushed, tmp_path, capsys):
     assert png.stat().st_size > 1000
 
 
+# A second pipeline run; the forecasting and gan e2e tests show refusals in the
+# default suite (`./dev test -m slow` runs this one).
+@pytest.mark.slow
 def test_crippled_model_is_refused_by_bleu_and_nothing_is_pushed(pushed):
     before = h.pushed_versions(pushed["serving"])
     code = run_pipeline(["--family", "translation", "--profile", "smoke", "--pairs", PAIRS,

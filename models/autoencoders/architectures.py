@@ -55,7 +55,8 @@ import numbers
 import keras
 from keras import ops
 
-from models.common.arguments import canonical_name, check_int, check_learning_rate
+from models.common.arguments import (canonical_name, check_image_shape, check_int,
+                                     check_learning_rate)
 
 VARIANTS: tuple[str, ...] = (
     "stacked", "tied", "convolutional", "denoising", "sparse_l1", "sparse_kl", "variational")
@@ -238,7 +239,7 @@ class TiedAutoencoder(keras.Model):
 
     def __init__(self, image_shape, codings_size: int = DEFAULT_CODINGS["tied"],
                  hidden_units: int = HIDDEN_UNITS, output_activation: str = "linear", **kwargs):
-        image_shape = _check_shape(image_shape)
+        image_shape = check_image_shape(image_shape)
         codings_size = _check_codings("tied", codings_size, image_shape)
         hidden_units = check_int("hidden_units", hidden_units, 1)
         output_activation = _check_output_activation(output_activation)
@@ -276,15 +277,6 @@ def _check_weight(name: str, value: float) -> float:
             or value < 0):
         raise ValueError(f"{name} must be a finite number >= 0, got {name}={value!r}")
     return float(value)
-
-
-def _check_shape(image_shape) -> tuple[int, int, int]:
-    if (not isinstance(image_shape, (list, tuple)) or len(image_shape) != 3
-            or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 1
-                       for d in image_shape)):
-        raise ValueError(f"image_shape must be (height, width, channels) of positive integers, "
-                         f"got {image_shape!r}")
-    return tuple(int(d) for d in image_shape)  # type: ignore[return-value]
 
 
 def _check_codings(variant: str, codings_size: int, image_shape: tuple[int, int, int]) -> int:
@@ -516,7 +508,7 @@ def build_model(variant: str, image_shape=(28, 28, 1), *, codings_size: int | No
       "encoder" and "decoder". Loss: MSE (+ the variant's penalty); metric "mse".
     """
     variant = canonical_name("autoencoders", variant, VARIANTS)
-    image_shape = _check_shape(image_shape)
+    image_shape = check_image_shape(image_shape)
     codings_size = _check_codings(
         variant, DEFAULT_CODINGS[variant] if codings_size is None else codings_size, image_shape)
     output_activation = _check_output_activation(output_activation)

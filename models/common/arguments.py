@@ -43,6 +43,16 @@ def canonical_name(kind: str, name: str, names: tuple[str, ...],
     raise ValueError(f"Unknown {kind} variant {name!r}; valid: {valid}.")
 
 
+def check_image_shape(image_shape) -> tuple[int, int, int]:
+    """(height, width, channels) of positive integers, or a ValueError naming it."""
+    if (not isinstance(image_shape, (list, tuple)) or len(image_shape) != 3
+            or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 1
+                       for d in image_shape)):
+        raise ValueError(f"image_shape must be (height, width, channels) of positive integers, "
+                         f"got {image_shape!r}")
+    return tuple(int(d) for d in image_shape)  # type: ignore[return-value]
+
+
 def parse_image_shape(text: str) -> list[int]:
     """"28,28,1" or "28x28x1" → [28, 28, 1] (an argparse type)."""
     import argparse

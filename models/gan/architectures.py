@@ -69,7 +69,8 @@ from typing import Sequence
 import keras
 import tensorflow as tf
 
-from models.common.arguments import canonical_name, check_int, check_learning_rate
+from models.common.arguments import (canonical_name, check_image_shape, check_int,
+                                     check_learning_rate)
 
 VARIANTS: tuple[str, ...] = ("simple", "dcgan", "conditional")
 DEFAULT_VARIANT = "dcgan"
@@ -105,15 +106,6 @@ SERIALIZATION_PACKAGE = "gan"
 # ---------------------------------------------------------------------------
 # Argument checks
 # ---------------------------------------------------------------------------
-
-
-def _check_shape(image_shape) -> tuple[int, int, int]:
-    if (not isinstance(image_shape, (list, tuple)) or len(image_shape) != 3
-            or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 1
-                       for d in image_shape)):
-        raise ValueError(f"image_shape must be (height, width, channels) of positive integers, "
-                         f"got {image_shape!r}")
-    return tuple(int(d) for d in image_shape)  # type: ignore[return-value]
 
 
 def check_replay(replay_size: int, replay_fraction: float) -> tuple[int, float]:
@@ -236,7 +228,7 @@ def build_networks(variant: str, image_shape: Sequence[int] = (28, 28, 1), *,
     height and width divisible by 4.
     """
     variant = canonical_name("gan", variant, VARIANTS)
-    image_shape = _check_shape(image_shape)
+    image_shape = check_image_shape(image_shape)
     codings_size = check_int("codings_size", codings_size or CODINGS_SIZE[variant], 1)
     if variant == "simple":
         return _simple_generator(image_shape, codings_size), _simple_discriminator(image_shape)
