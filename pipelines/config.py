@@ -28,12 +28,16 @@ class PipelineConfig:
     # Resolver (Vertex AI and the local runner can); without it the Evaluator
     # skips its change threshold and keeps the value thresholds.
     resolve_baseline: bool = True
+    # Start training from the last blessed model's weights (scheduled
+    # retraining on a new span); needs resolve_baseline.
+    warm_start: bool = False
 
     @classmethod
     def local(cls, pipeline_name: str, *, work_dir: str | None = None,
               pipeline_root: str | None = None, serving_dir: str | None = None,
               metadata_path: str | None = None, enable_cache: bool = True,
-              beam_pipeline_args: tuple[str, ...] = LOCAL_BEAM_ARGS) -> "PipelineConfig":
+              beam_pipeline_args: tuple[str, ...] = LOCAL_BEAM_ARGS,
+              warm_start: bool = False) -> "PipelineConfig":
         """Defaults under `work_dir` (the current directory):
         tfx_pipeline_output/<name>/, tfx_metadata/<name>/metadata.db,
         serving_model/<name>/<version>/."""
@@ -48,4 +52,5 @@ class PipelineConfig:
                 metadata_path or os.path.join(work_dir, "tfx_metadata", pipeline_name, "metadata.db")),
             enable_cache=enable_cache,
             beam_pipeline_args=tuple(beam_pipeline_args),
+            warm_start=warm_start,
         )

@@ -8,13 +8,18 @@ import os
 
 from tfx import v1 as tfx
 
+from components.data_validation import DataValidator
+from components.data_validation import component as data_validation
 from pipelines.config import PipelineConfig
 from pipelines.spec import EVAL, TRAIN, EvaluationInputs, FamilySpec
 
 COMPONENT_ORDER = (
-    "ExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform",
-    "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher",
+    "ExampleGen", "StatisticsGen", "SchemaGen", "latest_validated_statistics_resolver",
+    "ExampleValidator", "Transform", "latest_blessed_model_resolver", "Trainer",
+    "Evaluator", "Pusher",
 )
+# The nodes that are ML Metadata queries (not on self-hosted KFP 2).
+RESOLVERS = ("latest_validated_statistics_resolver", "latest_blessed_model_resolver")
 
 
 def source_digest(dotted_path: str) -> str:
@@ -43,7 +48,10 @@ def source_digest(dotted_path: str) -> str:
 
 def create_pipeline(spec: FamilySpec, config: PipelineConfig) -> tfx.dsl.Pipeline:
     """ExampleGen → StatisticsGen → SchemaGen → ExampleValidator → Transform →
-    Trainer → Resolver(latest blessed) → Evaluator → Pusher."""
+    Trainer → Evaluator → Pusher, with two ML Metadata queries: the last
+    validated span's statistics (the ExampleValidator's drift baseline) and
+    the last blessed model (the Evaluator's baseline and, with
+    `config.warm_start`, the Trainer's starting point)."""
     example_gen = spec.data_source().with_id("ExampleGen")
     examples = example_gen.outputs["examples"]
 
@@ -56,8 +64,26 @@ def create_pipeline(spec: FamilySpec, config: PipelineConfig) -> tfx.dsl.Pipelin
     schema_gen = schema_gen.with_id("SchemaGen")
     schema = schema_gen.outputs["schema"]
 
-    example_validator = tfx.components.ExampleValidator(
-        statistics=statistics_gen.outputs["statistics"], schema=schema)
+    nodes = [example_gen, statistics_gen, schema_gen]
+    baseline_statistics = None
+    if config.resolve_baseline:
+        statistics_resolver = data_validation.baseline_resolver("ExampleValidator")
+        nodes.append(statistics_resolver)
+        baseline_statistics = statistics_resolver.outputs["statistics"]
+    # Stops the run on any anomaly (schema or drift); Transform waits for it.
+    example_validator = DataValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema,
+        baseline_statistics=baseline_statistics).with_id("ExampleValidator")
+    nodes.append(example_validator)
+
+    model_resolver = None
+    if config.resolve_baseline:
+        model_resolver = tfx.dsl.Resolver(
+            strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+            model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+            model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+        ).with_id("latest_blessed_model_resolver")
+    baseline_model = model_resolver.outputs["model"] if model_resolver else None
 
     transform = tfx.components.Transform(
         examples=examples,
@@ -72,6 +98,7 @@ def create_pipeline(spec: FamilySpec, config: PipelineConfig) -> tfx.dsl.Pipelin
         custom_config={**spec.preprocessing_config,
                        "source_digest": source_digest(spec.preprocessing_fn)},
     )
+    transform.add_upstream_node(example_validator)
 
     trainer = tfx.components.Trainer(
         run_fn=spec.run_fn,
@@ -81,18 +108,15 @@ def create_pipeline(spec: FamilySpec, config: PipelineConfig) -> tfx.dsl.Pipelin
         train_args=tfx.proto.TrainArgs(splits=[TRAIN], num_steps=spec.train_steps),
         eval_args=tfx.proto.EvalArgs(splits=[EVAL], num_steps=spec.eval_steps),
         custom_config={**spec.custom_config, "source_digest": source_digest(spec.run_fn)},
+        # Warm start: the run_fn loads the last blessed model's weights
+        # (models.common.training.warm_start_from).
+        base_model=baseline_model if config.warm_start else None,
     )
 
-    nodes = [example_gen, statistics_gen, schema_gen, example_validator, transform, trainer]
-    baseline_model = None
-    if config.resolve_baseline:
-        model_resolver = tfx.dsl.Resolver(
-            strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-            model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-            model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-        ).with_id("latest_blessed_model_resolver")
+    nodes.append(transform)
+    if model_resolver is not None:
         nodes.append(model_resolver)
-        baseline_model = model_resolver.outputs["model"]
+    nodes.append(trainer)
 
     if spec.evaluation is not None:
         *extra, evaluator = spec.evaluation(EvaluationInputs(

@@ -20,8 +20,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\..*")
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m pipelines.run", description=__doc__,
+def _parser(prog: str = "python -m pipelines.run", description: str = __doc__
+            ) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=description,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--family", default="forecasting",
                    help="model family: forecasting (default), sentiment, char_rnn, translation, "
@@ -78,6 +79,13 @@ def _explain_refusal(evaluation: str | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return cli_main(argv, _parser(), _run)
+
+
+def cli_main(argv: list[str] | None, parser: argparse.ArgumentParser, run) -> int:
+    """The frame of the command lines that run a pipeline (run, retrain):
+    the log file, the family's options, then `run(args, options, name,
+    console) -> exit status`."""
     # The log file is named before the family's modules import TensorFlow,
     # whose import already writes to standard error.
     pre = argparse.ArgumentParser(add_help=False)
@@ -94,30 +102,34 @@ def main(argv: list[str] | None = None) -> int:
         if known.family in FAMILIES:  # its imports (TF, TFMA) write to stderr: the log's
             family_module(known.family)
         with contextlib.redirect_stderr(console):  # usage errors are for the user
-            args, options = parse_args(_parser(), argv)
-        status = _run(args, options, args.pipeline_name or args.family, console)
+            args, options = parse_args(parser, argv)
+        status = run(args, options, args.pipeline_name or args.family, console)
         if log:
             print(f"full log (TensorFlow, Beam and TFX messages): {log}", file=console)
     return status
 
 
-def _run(args: argparse.Namespace, options: dict, name: str, console) -> int:
-    from tfx import v1 as tfx
-
-    from pipelines import build_pipeline, progress
+def configure(args: argparse.Namespace, options: dict, name: str, *, warm_start: bool = False):
+    """(PipelineConfig, pipeline) for parsed arguments; ValueError for a bad option."""
+    from pipelines import build_pipeline
     from pipelines.config import PipelineConfig
 
     config = PipelineConfig.local(
         name, work_dir=args.work_dir, pipeline_root=args.pipeline_root,
         serving_dir=args.serving_dir, metadata_path=args.metadata_path,
-        enable_cache=not args.no_cache)
-    try:
-        pipeline = build_pipeline(args.family, config, variant=args.variant,
+        enable_cache=not args.no_cache, warm_start=warm_start)
+    return config, build_pipeline(args.family, config, variant=args.variant,
                                   profile=args.profile, **options)
-    except ValueError as e:
-        print(f"error: {e}", file=console)
-        return 2
 
+
+def execute(pipeline, config, args: argparse.Namespace, console) -> tuple[int, str | None]:
+    """Runs `pipeline` with the local runner, printing progress and the
+    result; returns (exit status, the pushed model's folder or None)."""
+    from tfx import v1 as tfx
+
+    from pipelines import progress
+
+    name = config.pipeline_name
     print(f"pipeline {name}: family={args.family} variant={args.variant or 'default'} "
           f"profile={args.profile or 'default'}\n  root: {config.pipeline_root}\n"
           f"  metadata: {config.metadata_path}", file=console)
@@ -129,15 +141,25 @@ def _run(args: argparse.Namespace, options: dict, name: str, console) -> int:
         print(f"\nerror: pipeline {name} failed: {type(e).__name__}: {e}\n"
               f"nothing was pushed; models already in {config.serving_dir} are untouched.",
               file=console)
-        return 1
+        return 1, None
 
     pushed = sorted(_version_dirs(config.serving_dir) - before)
     if pushed:
-        print(f"\nblessed and pushed: {os.path.join(config.serving_dir, pushed[-1])}", file=console)
-        return 0
+        path = os.path.join(config.serving_dir, pushed[-1])
+        print(f"\nblessed and pushed: {path}", file=console)
+        return 0, path
     print("\nthe Evaluator did not bless this model: nothing pushed.\n"
           + _explain_refusal(_latest_evaluation(config.pipeline_root)), file=console)
-    return 3
+    return 3, None
+
+
+def _run(args: argparse.Namespace, options: dict, name: str, console) -> int:
+    try:
+        config, pipeline = configure(args, options, name)
+    except ValueError as e:
+        print(f"error: {e}", file=console)
+        return 2
+    return execute(pipeline, config, args, console)[0]
 
 
 if __name__ == "__main__":

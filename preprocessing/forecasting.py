@@ -12,6 +12,7 @@ from typing import Any
 
 import tensorflow as tf
 import tensorflow_transform as tft
+from tensorflow_metadata.proto.v0 import schema_pb2
 
 # Raw feature names, as written by components.series_example_gen.
 SERIES = "series"
@@ -25,6 +26,12 @@ SCALE_CENTER = "scale_center"
 SCALE_FACTOR = "scale_factor"
 
 SCALINGS = ("zscore", "maxabs")
+
+# Jensen-Shannon divergence between the value histograms of the `series`
+# feature in this span and the last validated one above which the run
+# stops: the book's series from one span to the next measure ~0.01; a unit
+# change (values x100) or a sign flip measures > 0.5.
+DRIFT_THRESHOLD = 0.2
 
 # Guards against a constant training series (scale 0) blowing up the scaling.
 _MIN_SCALE = 1e-6
@@ -64,3 +71,27 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor],
     outputs[SCALE_CENTER] = tf.fill([batch], center)
     outputs[SCALE_FACTOR] = tf.fill([batch], scale)
     return outputs
+
+
+def curated_schema(n_steps: int = 50, horizon: int = 10,
+                   drift_threshold: float = DRIFT_THRESHOLD) -> schema_pb2.Schema:
+    """The schema the forecasting examples must meet (what ImportSchemaGen
+    imports, instead of one inferred from each run's own data, which could
+    never flag anything): every window has `n_steps` finite values and
+    `horizon` finite targets and an id, and the value distribution may not
+    drift from the last validated span's by more than `drift_threshold`."""
+    schema = schema_pb2.Schema()
+    for name, size in ((SERIES, n_steps), (TARGET, horizon)):
+        feature = schema.feature.add(name=name, type=schema_pb2.FLOAT)
+        feature.presence.min_fraction = 1.0
+        feature.presence.min_count = 1
+        feature.shape.dim.add(size=size)
+        feature.float_domain.disallow_nan = True
+        feature.float_domain.disallow_inf = True
+        if name == SERIES:
+            feature.drift_comparator.jensen_shannon_divergence.threshold = drift_threshold
+    feature = schema.feature.add(name=SERIES_ID, type=schema_pb2.BYTES)
+    feature.presence.min_fraction = 1.0
+    feature.presence.min_count = 1
+    feature.shape.dim.add(size=1)
+    return schema

@@ -1,7 +1,8 @@
 """TFX components that write time-series windows into an ``Examples`` artifact.
 
 ``SyntheticSeriesExampleGen`` writes the Hands-On ML chapter-15 synthetic
-series; ``CsvSeriesExampleGen`` imports a ``wide`` or ``long`` CSV file. Both
+series; ``CsvSeriesExampleGen`` imports ``wide`` or ``long`` CSV files
+through TFX's file-based ExampleGen (spans, input fingerprints). Both
 produce what TFX's own ExampleGen produces, so StatisticsGen, SchemaGen,
 Transform and Trainer read the output unchanged:
 
@@ -17,13 +18,20 @@ Transform and Trainer read the output unchanged:
   plus ``n_steps`` and ``horizon`` for downstream code that needs the shapes.
 """
 
+import os
+
 from absl import logging
+from tfx.components import FileBasedExampleGen
 from tfx.dsl.component.experimental.annotations import OutputArtifact
 from tfx.dsl.component.experimental.annotations import Parameter
 from tfx.dsl.component.experimental.decorators import component
+from tfx.dsl.components.base import executor_spec
+from tfx.proto import example_gen_pb2
 from tfx.types import standard_artifacts
 
 from components.common import artifacts
+from components.common import input_patterns
+from components.series_example_gen import executor as executor_lib
 from components.series_example_gen import series as series_lib
 
 MIN_N_SERIES = 10
@@ -88,28 +96,51 @@ def SyntheticSeriesExampleGen(
   publish(examples, splits, num_shards)
 
 
-@component
-def CsvSeriesExampleGen(
-    examples: OutputArtifact[standard_artifacts.Examples],
-    csv_path: Parameter[str],
-    layout: Parameter[str] = "long",
-    n_steps: Parameter[int] = 50,
-    horizon: Parameter[int] = 10,
-    stride: Parameter[int] = 1,
-    split_by: Parameter[str] = "series",
-    num_shards: Parameter[int] = 4,
-) -> None:
-  """Imports series from a CSV file (``wide`` or ``long`` layout) and windows them.
+COMPONENT_ID = "CsvSeriesExampleGen"
+INPUT_SPLIT = "series"  # the one input split: the CSV file(s) to read
 
-  Fails with ``series.SeriesDataError`` (naming file, row and problem) on bad
-  data; see ``series.read_series_csv`` and ``series.split_windows``.
+
+def CsvSeriesExampleGen(  # pylint: disable=invalid-name
+    csv_path: str,
+    layout: str = "long",
+    n_steps: int = 50,
+    horizon: int = 10,
+    stride: int = 1,
+    split_by: str = "series",
+    seed: int = 42,
+) -> FileBasedExampleGen:
+  """Imports series from CSV (``wide`` or ``long`` layout) and windows them:
+  TFX's ``FileBasedExampleGen`` with ``executor.Executor`` (id
+  ``CsvSeriesExampleGen``).
+
+  ``csv_path``: one CSV file, or a pattern with a glob or ``{SPAN}`` /
+  ``{VERSION}`` / ``{YYYY}{MM}{DD}`` specs (``/data/sales/span-{SPAN}/*.csv``):
+  the latest span is read, every matching file of it, and the span is
+  recorded on the artifact. The driver fingerprints the matching files, so
+  a cached run is reused only while they are unchanged.
+
+  Raises ValueError naming the first bad parameter. Bad data fails the run
+  with ``series.SeriesDataError`` naming file, row and problem (see
+  ``series.read_series_csv`` and ``series.split_windows``).
   """
   validate_parameters(n_steps=n_steps, horizon=horizon, stride=stride,
-                      num_shards=num_shards, layout=layout, split_by=split_by)
-  splits = series_lib.csv_splits(csv_path, layout=layout, n_steps=n_steps,
-                                 horizon=horizon, stride=stride,
-                                 split_by=split_by)
-  logging.info("CsvSeriesExampleGen: %s (%s layout), n_steps=%d, horizon=%d, "
-               "stride=%d, split_by=%s", csv_path, layout, n_steps, horizon,
-               stride, split_by)
-  publish(examples, splits, num_shards)
+                      layout=layout, split_by=split_by)
+  if not isinstance(csv_path, str) or not csv_path.strip():
+    raise ValueError(f"parameter csv_path must be a CSV path or pattern, got {csv_path!r}")
+  if not input_patterns.is_pattern(csv_path) and os.path.isdir(csv_path):
+    raise ValueError(f"parameter csv_path is a directory: {csv_path!r}; name the CSV "
+                     "file, or a pattern such as <dir>/*.csv or <dir>/span-{SPAN}/*.csv")
+  input_base, pattern = input_patterns.split_source(csv_path)
+  return FileBasedExampleGen(
+      input_base=input_base,
+      input_config=example_gen_pb2.Input(splits=[
+          example_gen_pb2.Input.Split(name=INPUT_SPLIT, pattern=pattern)]),
+      # ExampleGen requires hash buckets; the executor splits by series or time.
+      output_config=example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(
+          splits=[example_gen_pb2.SplitConfig.Split(name=name, hash_buckets=1)
+                  for name in series_lib.SPLIT_NAMES])),
+      custom_config=executor_lib.make_custom_config(
+          layout=layout, n_steps=n_steps, horizon=horizon, stride=stride,
+          split_by=split_by, seed=seed),
+      custom_executor_spec=executor_spec.BeamExecutorSpec(executor_lib.Executor),
+  ).with_id(COMPONENT_ID)

@@ -17,6 +17,7 @@ from tfx_bsl.tfxio import dataset_util
 from components.series_example_gen import CsvSeriesExampleGen
 from components.series_example_gen import SeriesDataError
 from components.series_example_gen import SyntheticSeriesExampleGen
+from ml_metadata.proto import metadata_store_pb2
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 _SPEC = {
@@ -45,10 +46,11 @@ def _long_csv(path, n_series=30, length=16):
     (CsvSeriesExampleGen, {"split_by": "random"}, "split_by", "'random'"),
 ])
 def test_parameter_validation(tmp_path, factory, kwargs, name, value):
-  if factory is CsvSeriesExampleGen:
-    kwargs = dict(csv_path=str(tmp_path / "unused.csv"), **kwargs)
   with pytest.raises(ValueError) as e:
-    factory.test_call(examples=testing_lib.examples_artifact(tmp_path), **kwargs)
+    if factory is CsvSeriesExampleGen:  # a FileBasedExampleGen: checked when built
+      factory(csv_path=str(tmp_path / "unused.csv"), **kwargs)
+    else:
+      factory.test_call(examples=testing_lib.examples_artifact(tmp_path), **kwargs)
   assert f"parameter {name}" in str(e.value) and str(value) in str(e.value)
 
 
@@ -79,8 +81,7 @@ def test_local_dag_runner_pipeline(tmp_path):
   synthetic = SyntheticSeriesExampleGen(n_series=50, n_steps=12, horizon=4,
                                         num_shards=2)
   from_csv = CsvSeriesExampleGen(csv_path=csv_path, layout="long", n_steps=8,
-                                 horizon=2, stride=1, split_by="time",
-                                 num_shards=1)
+                                 horizon=2, stride=1, split_by="time")
   stats = StatisticsGen(examples=from_csv.outputs["examples"])
   pipe = testing_lib.pipeline(tmp_path, "series", [synthetic, from_csv, stats])
   LocalDagRunner().run(pipe)
@@ -136,3 +137,61 @@ def test_local_dag_runner_csv_error_fails_the_run(tmp_path):
   assert "row 3" in str(e.value) and "'oops'" in str(e.value)
   assert not glob.glob(str(tmp_path / "bad" / "root" / "CsvSeriesExampleGen" /
                            "examples" / "*" / "Split-*" / "*"))
+
+
+def test_csv_fingerprint_reimports_changed_bytes_and_caches_unchanged(tmp_path):
+  csv_path = _long_csv(tmp_path / "series.csv")
+
+  def run():
+    gen = CsvSeriesExampleGen(csv_path=csv_path, n_steps=8, horizon=2, split_by="time")
+    pipe = testing_lib.pipeline(tmp_path, "csv", [gen], enable_cache=True)
+    LocalDagRunner().run(pipe)
+    return pipe
+
+  pipe = run()
+  [first] = testing_lib.examples_artifacts(pipe)
+  assert first.custom_properties["n_steps"].int_value == 8
+  assert first.custom_properties["num_examples_train"].int_value == 120
+  assert "num_files:1" in first.custom_properties["input_fingerprint"].string_value
+
+  pipe = run()  # unchanged bytes: the same fingerprint, nothing re-imported
+  assert len(testing_lib.examples_artifacts(pipe)) == 1
+  assert testing_lib.last_execution_state(pipe) == metadata_store_pb2.Execution.CACHED
+
+  # New bytes at the same path (more series): imported again.
+  testing_lib.rewrite(csv_path, open(_long_csv(tmp_path / "more.csv", n_series=40), "rb").read())
+  pipe = run()
+  old, new = testing_lib.examples_artifacts(pipe)
+  assert new.uri != old.uri
+  assert new.custom_properties["num_examples_train"].int_value == 160
+
+
+def test_csv_reads_the_latest_span_and_every_file_of_it(tmp_path):
+  for span, n_series in ((1, 30), (2, 20)):
+    folder = tmp_path / "sales" / f"span-{span}"
+    folder.mkdir(parents=True)
+    _long_csv(folder / "a.csv", n_series=n_series)
+  # A second file of span 2 with other series ids.
+  (tmp_path / "sales" / "span-2" / "b.csv").write_text(
+      "series_id,timestamp,value\n" + "".join(
+          f"b{s},{t},{np.cos(s + t):.4f}\n" for s in range(10) for t in range(16)))
+  gen = CsvSeriesExampleGen(csv_path=str(tmp_path / "sales" / "span-{SPAN}" / "*.csv"),
+                            n_steps=8, horizon=2, split_by="time")
+  pipe = testing_lib.pipeline(tmp_path, "spans", [gen])
+  LocalDagRunner().run(pipe)
+  [artifact] = testing_lib.examples_artifacts(pipe)
+  assert artifact.custom_properties["span"].int_value == 2
+  # 30 series of 7 windows: 4 train each.
+  assert artifact.custom_properties["num_examples_train"].int_value == 30 * 4
+  ids = {ex["series_id"].numpy().decode().split("@")[0] for ex in testing_lib.read_examples(
+      str(tmp_path / "spans" / "root" / "CsvSeriesExampleGen" / "examples" / "*" / "Split-train" / "*"),
+      _SPEC)}
+  assert {f"b{s}" for s in range(10)} <= ids and "s25" not in ids
+
+
+def test_csv_same_series_in_two_files_is_refused(tmp_path):
+  _long_csv(tmp_path / "a.csv", n_series=12)
+  _long_csv(tmp_path / "b.csv", n_series=12)
+  gen = CsvSeriesExampleGen(csv_path=str(tmp_path / "*.csv"), n_steps=8, horizon=2)
+  with pytest.raises(SeriesDataError, match=r"series 's0' also appears in .*a\.csv"):
+    LocalDagRunner().run(testing_lib.pipeline(tmp_path, "dup", [gen]))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import os
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 import absl.logging
 import keras
@@ -46,12 +48,66 @@ def require_positive(config: Any, *names: str) -> None:
             raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
 
 
+# The model a run warm-starts from (the Trainer's `base_model`: the last
+# blessed model). `run` sets it; the first `fit` of the run loads its weights.
+_WARM_START: contextvars.ContextVar[dict | None] = contextvars.ContextVar("warm_start", default=None)
+
+
+@contextlib.contextmanager
+def warm_start_from(base_model_dir: str | None) -> Iterator[dict]:
+    """Within the block, the first `fit` starts from the weights of the Keras
+    model saved inside `base_model_dir` (a serving folder this project
+    exported) when its architecture matches; the yielded dict records what
+    happened (``{"from": dir, "loaded": bool, "reason": ...}``).
+
+    A model whose weights do not match (another variant, other sizes) trains
+    from scratch instead: a scheduled retrain must not fail because the
+    configuration changed since the last push.
+    """
+    record: dict = {"from": base_model_dir, "loaded": False,
+                    "reason": "no base model" if not base_model_dir else "not used by this trainer"}
+    token = _WARM_START.set(record if base_model_dir else None)
+    try:
+        yield record
+    finally:
+        _WARM_START.reset(token)
+
+
+def load_base_weights(model: keras.Model, base_model_dir: str) -> str | None:
+    """Copies the weights of the Keras model inside `base_model_dir` into
+    `model`; returns None when done, else why not (nothing is changed)."""
+    try:
+        base = keras.saving.load_model(keras_model_path(base_model_dir), compile=False)
+    except (FileNotFoundError, ValueError, TypeError, OSError) as e:
+        return f"cannot load the base model: {e}"
+    ours, theirs = model.weights, base.weights
+    if not ours:
+        return "the model has no weights (yet) to start from"
+    if len(ours) != len(theirs) or any(
+            tuple(a.shape) != tuple(b.shape) for a, b in zip(ours, theirs)):
+        return (f"architecture differs from the base model ({len(ours)} vs {len(theirs)} weights "
+                "or other shapes)")
+    model.set_weights(base.get_weights())
+    return None
+
+
+def _warm_start(model: keras.Model) -> None:
+    record = _WARM_START.get()
+    if record is None or record["reason"] != "not used by this trainer":
+        return  # no base model, or already applied by an earlier fit of this run
+    reason = load_base_weights(model, record["from"])
+    record.update(loaded=reason is None, reason=reason or "weights loaded")
+    absl.logging.info("warm start from %s: %s", record["from"], record["reason"])
+
+
 def fit(model: keras.Model, train_ds: tf.data.Dataset, eval_ds: tf.data.Dataset, *,
         train_steps: int, steps_per_epoch: int, batch_size: int, eval_steps: int | None = None,
         callbacks: list[keras.callbacks.Callback] | None = None) -> dict:
     """Fits for `train_steps` (whole epochs of `steps_per_epoch`) on a
     repeating `train_ds`, validating on `eval_ds` each epoch; returns the
-    throughput summary and the history."""
+    throughput summary and the history. Inside `warm_start_from`, the first
+    call starts from the base model's weights (the optimizer starts fresh)."""
+    _warm_start(model)
     steps_per_epoch = max(1, min(steps_per_epoch, train_steps))
     epochs = max(1, train_steps // steps_per_epoch)
     throughput = timing.ThroughputLog(batch_size)
@@ -93,6 +149,8 @@ def run(fn_args: Any, config_cls: type, train: Callable, serving_cls: type) -> N
     config = config_cls.from_custom_config(fn_args.custom_config)
     absl.logging.info("trainer options: %s", config)
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
-    model, stats = train(config, fn_args.train_files, fn_args.eval_files, tft_output,
-                         fn_args.train_steps, fn_args.eval_steps)
+    with warm_start_from(getattr(fn_args, "base_model", None)) as warm_start:
+        model, stats = train(config, fn_args.train_files, fn_args.eval_files, tft_output,
+                             fn_args.train_steps, fn_args.eval_steps)
+    stats["warm_start"] = warm_start
     save_run(fn_args, model, stats, config, serving_cls(model, tft_output, config))

@@ -1,0 +1,7 @@
+"""``DataValidator``: TFDV's validation against a curated schema, with drift
+against the last validated span, that stops the run on any anomaly."""
+
+from components.data_validation.component import DataValidator
+from components.data_validation.executor import DataValidationError
+
+__all__ = ["DataValidationError", "DataValidator"]
