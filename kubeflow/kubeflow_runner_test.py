@@ -24,6 +24,7 @@ SERVING = "gs://test-bucket/serving"
 VARIANT = "lstm"  # not the default, so the variant visibly travels to the Trainer
 TFX_ENTRYPOINT = ["python", "-m", "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor"]
 RESOLVER = "latest_blessed_model_resolver"
+STATISTICS_RESOLVER = "latest_validated_statistics_resolver"  # the drift baseline
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +105,7 @@ def test_every_executor_runs_in_the_image(compiled):
             resolvers.append(name)
     assert len(containers) == 8
     assert resolvers == runner.resolver_tasks(job["pipelineSpec"]) == [
-        f"{RESOLVER}-model-blessing-resolver", f"{RESOLVER}-model-resolver"]
+        f"{RESOLVER}-model-blessing-resolver", f"{RESOLVER}-model-resolver", STATISTICS_RESOLVER]
     args = _executor(job, "ExampleGen")["container"]["args"]
     assert args[args.index("--executor_class_path") + 1] == (
         "components.series_example_gen.component.SyntheticSeriesExampleGen_Executor")
@@ -286,7 +287,7 @@ def test_every_family_compiles_through_the_same_runner(tmp_path, family, options
     assert {"ExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform",
             "Trainer", "Evaluator", "Pusher"} <= set(tasks)
     for name, task in tasks.items():
-        if not name.startswith(RESOLVER):
+        if name not in runner.resolver_tasks(job["pipelineSpec"]):
             assert _executor(job, name)["container"]["image"] == IMAGE
     assert _param(job, "Trainer", "run_fn") == f"models.{family}.trainer.run_fn"
     if family == "translation":  # TFX's file-based ExampleGen: a folder and a pattern
@@ -318,3 +319,27 @@ def test_generative_families_bless_by_sample_quality(tmp_path, family):
     assert _producer(job, "Pusher", "model_blessing") == ("Evaluator", "blessing")
     assert _param(job, "Evaluator", "split") == "test"
     assert "components.sample_quality.executor.Executor" in json.dumps(_executor(job, "Evaluator"))
+
+
+def test_validation_gates_transform_and_warm_start_is_off_by_default(compiled):
+    _, job = compiled
+    tasks = _tasks(job)
+    # The drift baseline is the last validated span's statistics; Transform
+    # waits for the validator, which fails the run on any anomaly.
+    assert _producer(job, "ExampleValidator", "baseline_statistics") == (
+        STATISTICS_RESOLVER, "statistics")
+    assert "ExampleValidator" in tasks["Transform"]["dependentTasks"]
+    assert "components.data_validation.executor.Executor" in json.dumps(
+        _executor(job, "ExampleValidator"))
+    # The curated schema travels as text: no path of the compiling machine.
+    assert "drift_comparator" in _param(job, "SchemaGen", "schema_text")
+    assert "base_model" not in tasks["Trainer"]["inputs"].get("artifacts", {})
+
+
+def test_retraining_pipeline_warm_starts_from_the_last_blessed_model(tmp_path):
+    path = runner.compile_pipeline(
+        "forecasting", image=IMAGE, pipeline_root=ROOT, serving_dir=SERVING, profile="smoke",
+        warm_start=True, output_path=str(tmp_path / "forecasting_pipeline.json"))
+    with open(path) as f:
+        job = json.load(f)
+    assert _producer(job, "Trainer", "base_model") == (f"{RESOLVER}-model-resolver", "model")

@@ -69,7 +69,7 @@ def compile_pipeline(family: str = "forecasting", *, image: str, output_path: st
                      enable_cache: bool = True,
                      beam_pipeline_args: tuple[str, ...] = CONTAINER_BEAM_ARGS,
                      pipeline_spec_2_1: bool = False, target: str = "vertex",
-                     **options: Any) -> str:
+                     warm_start: bool = False, **options: Any) -> str:
     """Compiles `family`'s pipeline for Kubeflow V2 and returns the file's path.
 
     image: the container every step runs in (this project installed).
@@ -79,6 +79,8 @@ def compile_pipeline(family: str = "forecasting", *, image: str, output_path: st
     pipeline_name: default `family`; must match [a-z0-9][a-z0-9-]{0,127}.
     pipeline_spec_2_1: KFP pipeline-spec schema 2.1 instead of TFX's default 2.0.
     target: "vertex" (with the latest-blessed-model Resolver) or "kfp" (without).
+    warm_start: the Trainer starts from the last blessed model (scheduled
+        retraining; needs the Resolver, so target "vertex").
     options: the family's spec options (forecasting: n_series, epochs, csv_path, ...).
 
     Raises ValueError for a missing image/root/serving dir, a bad name or
@@ -92,6 +94,9 @@ def compile_pipeline(family: str = "forecasting", *, image: str, output_path: st
         raise ValueError(f"output_path must end with .json, .yaml or .yml, got {output_path!r}")
     if target not in TARGETS:
         raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
+    if warm_start and target != "vertex":
+        raise ValueError("warm_start needs the last blessed model, which only the vertex target "
+                         "resolves; self-hosted KFP 2 cannot run TFX's Resolver")
     name = pipeline_name or family
     if not PIPELINE_NAME_PATTERN.match(name):
         raise ValueError(f"pipeline name {name!r} is not valid for Kubeflow/Vertex: use lower-case "
@@ -110,6 +115,7 @@ def compile_pipeline(family: str = "forecasting", *, image: str, output_path: st
         enable_cache=enable_cache,
         beam_pipeline_args=tuple(beam_pipeline_args),
         resolve_baseline=(target == "vertex"),
+        warm_start=warm_start,
     )
     pipeline = build_pipeline(family, config, variant=variant, profile=profile, **options)
 
@@ -218,6 +224,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="vertex (default; compares with the last blessed model) or kfp "
                         "(self-hosted KFP 2, whose backend cannot run TFX's Resolver)")
     p.add_argument("--no-cache", action="store_true", help="disable step caching")
+    p.add_argument("--warm-start", action="store_true",
+                   help="the Trainer starts from the last blessed model's weights (scheduled "
+                        "retraining; vertex target only)")
     p.add_argument("--pipeline-spec-2-1", action="store_true",
                    help="emit KFP pipeline-spec schema 2.1 instead of TFX's default 2.0")
     return p
@@ -280,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
             variant=args.variant, profile=args.profile, pipeline_name=name,
             enable_cache=not args.no_cache,
             beam_pipeline_args=CONTAINER_BEAM_ARGS + tuple(args.beam_args),
-            pipeline_spec_2_1=args.pipeline_spec_2_1, target=args.target, **options)
+            pipeline_spec_2_1=args.pipeline_spec_2_1, target=args.target,
+            warm_start=args.warm_start, **options)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -8,7 +8,9 @@ import os
 
 from tfx import v1 as tfx
 
-from components.data_validation import DataValidator
+from google.protobuf import text_format
+
+from components.data_validation import CuratedSchemaGen, DataValidator
 from components.data_validation import component as data_validation
 from pipelines.config import PipelineConfig
 from pipelines.spec import EVAL, TRAIN, EvaluationInputs, FamilySpec
@@ -56,7 +58,9 @@ def create_pipeline(spec: FamilySpec, config: PipelineConfig) -> tfx.dsl.Pipelin
     examples = example_gen.outputs["examples"]
 
     statistics_gen = tfx.components.StatisticsGen(examples=examples)
-    if spec.schema_path:
+    if spec.schema is not None:
+        schema_gen = CuratedSchemaGen(schema_text=text_format.MessageToString(spec.schema))
+    elif spec.schema_path:
         schema_gen = tfx.components.ImportSchemaGen(schema_file=spec.schema_path)
     else:
         schema_gen = tfx.components.SchemaGen(

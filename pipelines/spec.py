@@ -9,6 +9,8 @@ import tensorflow_model_analysis as tfma
 from tfx.dsl.components.base import base_node
 from tfx.types import BaseChannel
 
+from tensorflow_metadata.proto.v0 import schema_pb2
+
 # Every data source writes these splits; the factory relies on the convention.
 TRAIN, EVAL, TEST = "train", "eval", "test"
 
@@ -44,7 +46,9 @@ class FamilySpec:
         nodes (the generative families score samples, not predictions).
     preprocessing_config: options for `preprocessing_fn` (its `custom_config`).
     custom_config: the model's hyperparameters, handed to `run_fn`.
-    schema_path: a curated schema (ImportSchemaGen) instead of inference.
+    schema: the family's curated schema (value domains, drift comparators)
+        instead of one inferred from each run's own data.
+    schema_path: a schema file to import instead (ImportSchemaGen).
     evaluation_split: the split the Evaluator blesses on (held out from
         training and validation when the data has one).
     """
@@ -58,6 +62,7 @@ class FamilySpec:
     eval_config: tfma.EvalConfig | None
     preprocessing_config: dict[str, Any] = dataclasses.field(default_factory=dict)
     custom_config: dict[str, Any] = dataclasses.field(default_factory=dict)
+    schema: schema_pb2.Schema | None = None
     schema_path: str | None = None
     evaluation_split: str = TEST
     evaluation: Evaluation | None = None
@@ -66,6 +71,8 @@ class FamilySpec:
         if (self.eval_config is None) == (self.evaluation is None):
             raise ValueError(f"family {self.name!r}: give either eval_config (TFMA's Evaluator) "
                              "or evaluation (the family's own nodes), not both or neither")
+        if self.schema is not None and self.schema_path:
+            raise ValueError(f"family {self.name!r}: give schema or schema_path, not both")
 
 
 Profile = TypeVar("Profile")

@@ -2,6 +2,7 @@
 against the last validated span, that stops the run on any anomaly."""
 
 from components.data_validation.component import DataValidator
+from components.data_validation.schema_gen import CuratedSchemaGen
 from components.data_validation.executor import DataValidationError
 
-__all__ = ["DataValidationError", "DataValidator"]
+__all__ = ["CuratedSchemaGen", "DataValidationError", "DataValidator"]

@@ -17,7 +17,6 @@ import tensorflow_model_analysis as tfma
 
 from components.series_example_gen import CsvSeriesExampleGen, SyntheticSeriesExampleGen
 from models.forecasting import architectures
-from pipelines import schemas
 from pipelines.spec import FamilySpec, select_profile
 from preprocessing import forecasting as features
 
@@ -115,7 +114,7 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
         eval_steps=prof.eval_steps,
         eval_config=eval_config(),
         # Curated: fixed shapes, finite values, drift of the value distribution.
-        schema_path=schemas.schema_file(NAME, features.curated_schema(n_steps, horizon)),
+        schema=features.curated_schema(n_steps, horizon),
         preprocessing_config={"scaling": "maxabs" if variant in architectures.BOUNDED_OUTPUT_VARIANTS
                               else "zscore"},
         custom_config={
