@@ -159,10 +159,10 @@ def _retrain_locked(args, options, config, pipeline, metadata_dir: str, console)
     if data:
         print(f"retraining {config.pipeline_name} on span {span} of {data['input_base']}",
               file=console)
-    status, pushed = run_lib.execute(pipeline, config, args, console)
+    status, pushed, reason = run_lib.execute(pipeline, config, args, console)
     write_state(state_path, {
         "key": key, "span": span, "data": data, "outcome": OUTCOMES.get(status, str(status)),
-        "pushed": pushed,
+        "pushed": pushed, "reason": reason,
         "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     })
     return status

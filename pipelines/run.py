@@ -122,9 +122,11 @@ def configure(args: argparse.Namespace, options: dict, name: str, *, warm_start:
                                   profile=args.profile, **options)
 
 
-def execute(pipeline, config, args: argparse.Namespace, console) -> tuple[int, str | None]:
+def execute(pipeline, config, args: argparse.Namespace, console
+            ) -> tuple[int, str | None, str | None]:
     """Runs `pipeline` with the local runner, printing progress and the
-    result; returns (exit status, the pushed model's folder or None)."""
+    result; returns (exit status, the pushed model's folder or None, the
+    error or refusal that stopped it or None)."""
     from tfx import v1 as tfx
 
     from pipelines import progress
@@ -138,19 +140,20 @@ def execute(pipeline, config, args: argparse.Namespace, console) -> tuple[int, s
         with progress.reporting(verbose=args.verbose, stream=console):
             tfx.orchestration.LocalDagRunner().run(pipeline)
     except Exception as e:  # noqa: BLE001 - report any component failure plainly
-        print(f"\nerror: pipeline {name} failed: {type(e).__name__}: {e}\n"
+        error = f"{type(e).__name__}: {e}"
+        print(f"\nerror: pipeline {name} failed: {error}\n"
               f"nothing was pushed; models already in {config.serving_dir} are untouched.",
               file=console)
-        return 1, None
+        return 1, None, error
 
     pushed = sorted(_version_dirs(config.serving_dir) - before)
     if pushed:
         path = os.path.join(config.serving_dir, pushed[-1])
         print(f"\nblessed and pushed: {path}", file=console)
-        return 0, path
-    print("\nthe Evaluator did not bless this model: nothing pushed.\n"
-          + _explain_refusal(_latest_evaluation(config.pipeline_root)), file=console)
-    return 3, None
+        return 0, path, None
+    refusal = _explain_refusal(_latest_evaluation(config.pipeline_root))
+    print("\nthe Evaluator did not bless this model: nothing pushed.\n" + refusal, file=console)
+    return 3, None, refusal
 
 
 def _run(args: argparse.Namespace, options: dict, name: str, console) -> int:
