@@ -129,7 +129,9 @@ def read_history(metadata_path: str, pipeline_name: str) -> list[RunRecord]:
                 node = node_of[execution.id]
                 state = STATES.get(execution.last_known_state, str(execution.last_known_state))
                 record.states[node] = state
-                if state == "failed" and record.failed_at is None:
+                # A resolver with nothing to resolve yet (the first run) is
+                # recorded as failed by TFX, and the run goes on without it.
+                if state == "failed" and record.failed_at is None and not node.endswith("_resolver"):
                     record.failed_at = node
                 if state not in ("complete", "cached"):
                     continue
