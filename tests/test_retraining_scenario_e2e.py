@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 import numpy as np
 import pytest
@@ -60,9 +59,8 @@ def scenario(tmp_path_factory):
     steps = {}
 
     def step(name: str) -> None:
-        start = time.perf_counter()
         code = retrain.main(argv)
-        steps[name] = {"code": code, "seconds": time.perf_counter() - start,
+        steps[name] = {"code": code,
                        "served": (h.pushed_versions(serving) or [None])[-1],
                        "versions": h.pushed_versions(serving),
                        "trainings": len(os.listdir(model_runs)) if os.path.isdir(model_runs) else 0,
@@ -99,7 +97,6 @@ def test_unchanged_span_runs_nothing(scenario):
     again = scenario["steps"]["span1 again"]
     assert again["code"] == retrain.NOTHING_NEW
     assert again["versions"] == scenario["steps"]["span1"]["versions"]
-    assert again["seconds"] < 15
 
 
 def test_better_span_retrains_warm_and_pushes(scenario):
