@@ -23,9 +23,11 @@ SHIPPED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 
 def curated_schemas() -> dict[str, Callable[[], schema_pb2.Schema]]:
     """family -> its schema function (default shapes)."""
-    from preprocessing import forecasting
+    from preprocessing import forecasting, images
 
-    return {"forecasting": forecasting.curated_schema}
+    return {"forecasting": forecasting.curated_schema,
+            # Fashion-MNIST: 28x28x1, 10 classes (autoencoders: any classes).
+            "fashion_mnist": lambda: images.curated_schema(num_classes=10)}
 
 
 def shipped_path(family: str) -> str:

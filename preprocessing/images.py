@@ -19,8 +19,14 @@ from typing import Any
 
 import tensorflow as tf
 import tensorflow_transform as tft
+from tensorflow_metadata.proto.v0 import schema_pb2
 
 from preprocessing import image_contract as contract
+
+# Jensen-Shannon divergence of the label histogram from the last validated
+# span's above which the run stops: a class that goes missing or doubles
+# its share (a broken export, a mislabelled batch) measures well above it.
+LABEL_DRIFT_THRESHOLD = 0.1
 
 DEFAULTS: dict[str, Any] = {
     "image_shape": list(contract.DEFAULT_SHAPE),
@@ -99,3 +105,26 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor],
     if contract.LABEL in inputs:
         outputs[contract.LABEL_XF] = tf.reshape(inputs[contract.LABEL], [-1])
     return outputs
+
+
+def curated_schema(image_shape: list[int] | tuple[int, ...] = contract.DEFAULT_SHAPE,
+                   num_classes: int | None = None,
+                   label_drift_threshold: float = LABEL_DRIFT_THRESHOLD) -> schema_pb2.Schema:
+    """The schema the image examples must meet: H*W*C pixels in [0, 255],
+    one label in [0, num_classes) (no upper bound when the number of classes
+    is not known up front), both always present, and the label distribution
+    close to the last validated span's."""
+    schema = schema_pb2.Schema()
+    image = schema.feature.add(name=contract.IMAGE, type=schema_pb2.INT)
+    image.shape.dim.add(size=math.prod(int(d) for d in image_shape))
+    image.int_domain.min, image.int_domain.max = 0, 255
+    label = schema.feature.add(name=contract.LABEL, type=schema_pb2.INT)
+    label.shape.dim.add(size=1)
+    label.int_domain.min = 0
+    if num_classes:
+        label.int_domain.max = int(num_classes) - 1
+    label.drift_comparator.jensen_shannon_divergence.threshold = label_drift_threshold
+    for feature in (image, label):
+        feature.presence.min_fraction = 1.0
+        feature.presence.min_count = 1
+    return schema

@@ -35,6 +35,7 @@ from models.autoencoders.trainer import TrainConfig
 from models.common.arguments import canonical_name, parse_image_shape
 from pipelines.spec import FamilySpec, select_profile
 from preprocessing import image_contract as contract
+from preprocessing import images
 
 NAME = "autoencoders"
 DEFAULT_VARIANT = architectures.DEFAULT_VARIANT
@@ -148,6 +149,8 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
         train_steps=per_epoch * epochs,
         eval_steps=None,
         eval_config=eval_config(max_mse=bound, mse_tolerance=prof.mse_tolerance),
+        # The autoencoders ignore labels: any number of classes is fine.
+        schema=images.curated_schema(image_shape),
         preprocessing_config={"image_shape": image_shape, "scaling": scaling,
                               "statistics": statistics},
         custom_config=custom_config,

@@ -42,6 +42,7 @@ import tensorflow_model_analysis as tfma
 from components.image_example_gen import ImageExampleGen
 from models.classifier import architectures
 from preprocessing import image_contract as contract
+from preprocessing import images
 from pipelines.spec import FamilySpec, select_profile
 
 NAME = "classifier"
@@ -220,6 +221,7 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
         train_steps=steps_per_epoch * n_epochs,
         eval_steps=None,
         eval_config=eval_config(len(names), accuracy_lower_bound=prof.accuracy_lower_bound),
+        schema=images.curated_schema(image_shape, len(names)),
         preprocessing_config={"image_shape": [int(d) for d in image_shape],
                               "scaling": scaling or scale, "statistics": statistics or stats},
         custom_config={"variant": variant, "toolbox": toolbox.to_dict(),

@@ -35,6 +35,7 @@ from pipelines.factory import source_digest
 from models.common.arguments import parse_image_shape
 from pipelines.spec import EVAL, TRAIN, Evaluation, EvaluationInputs, FamilySpec
 from preprocessing import image_contract as contract
+from preprocessing import images
 
 SOURCE_TRAIN_IMAGES = 60_000  # Fashion-MNIST's and MNIST's training files
 FEATURE_CLASSIFIER_VARIANT = "batch_norm"
@@ -176,6 +177,7 @@ def family_spec(name: str, *, data: Data, run_fn: str, scaling: str, custom_conf
         eval_steps=None,
         eval_config=None,
         evaluation=evaluation(gate, classifier),
+        schema=images.curated_schema(data.image_shape, len(data.class_names)),
         preprocessing_config={"image_shape": data.image_shape, "scaling": scaling,
                               "statistics": "fixed"},
         custom_config=custom_config,
