@@ -23,9 +23,10 @@ SHIPPED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 
 def curated_schemas() -> dict[str, Callable[[], schema_pb2.Schema]]:
     """family -> its schema function (default shapes)."""
-    from preprocessing import forecasting, images
+    from preprocessing import forecasting, images, sentiment
 
     return {"forecasting": forecasting.curated_schema,
+            "sentiment": sentiment.curated_schema,
             # Fashion-MNIST: 28x28x1, 10 classes (autoencoders: any classes).
             "fashion_mnist": lambda: images.curated_schema(num_classes=10)}
 

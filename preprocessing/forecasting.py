@@ -14,6 +14,8 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from preprocessing import schema_features
+
 # Raw feature names, as written by components.series_example_gen.
 SERIES = "series"
 TARGET = "target"
@@ -82,16 +84,10 @@ def curated_schema(n_steps: int = 50, horizon: int = 10,
     drift from the last validated span's by more than `drift_threshold`."""
     schema = schema_pb2.Schema()
     for name, size in ((SERIES, n_steps), (TARGET, horizon)):
-        feature = schema.feature.add(name=name, type=schema_pb2.FLOAT)
-        feature.presence.min_fraction = 1.0
-        feature.presence.min_count = 1
-        feature.shape.dim.add(size=size)
+        feature = schema_features.required(schema, name, schema_pb2.FLOAT, size)
         feature.float_domain.disallow_nan = True
         feature.float_domain.disallow_inf = True
         if name == SERIES:
             feature.drift_comparator.jensen_shannon_divergence.threshold = drift_threshold
-    feature = schema.feature.add(name=SERIES_ID, type=schema_pb2.BYTES)
-    feature.presence.min_fraction = 1.0
-    feature.presence.min_count = 1
-    feature.shape.dim.add(size=1)
+    schema_features.required(schema, SERIES_ID, schema_pb2.BYTES)
     return schema

@@ -22,6 +22,7 @@ import tensorflow_transform as tft
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from preprocessing import image_contract as contract
+from preprocessing import schema_features
 
 # Jensen-Shannon divergence of the label histogram from the last validated
 # span's above which the run stops: a class that goes missing or doubles
@@ -115,16 +116,12 @@ def curated_schema(image_shape: list[int] | tuple[int, ...] = contract.DEFAULT_S
     is not known up front), both always present, and the label distribution
     close to the last validated span's."""
     schema = schema_pb2.Schema()
-    image = schema.feature.add(name=contract.IMAGE, type=schema_pb2.INT)
-    image.shape.dim.add(size=math.prod(int(d) for d in image_shape))
+    image = schema_features.required(schema, contract.IMAGE, schema_pb2.INT,
+                                     math.prod(int(d) for d in image_shape))
     image.int_domain.min, image.int_domain.max = 0, 255
-    label = schema.feature.add(name=contract.LABEL, type=schema_pb2.INT)
-    label.shape.dim.add(size=1)
+    label = schema_features.required(schema, contract.LABEL, schema_pb2.INT)
     label.int_domain.min = 0
     if num_classes:
         label.int_domain.max = int(num_classes) - 1
     label.drift_comparator.jensen_shannon_divergence.threshold = label_drift_threshold
-    for feature in (image, label):
-        feature.presence.min_fraction = 1.0
-        feature.presence.min_count = 1
     return schema

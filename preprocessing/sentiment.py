@@ -19,6 +19,9 @@ from typing import Any
 
 import tensorflow as tf
 import tensorflow_transform as tft
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+from preprocessing import schema_features
 
 TEXT = "text"
 LABEL = "label"
@@ -85,3 +88,33 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor],
         if passthrough in inputs:
             outputs[passthrough] = tf.reshape(inputs[passthrough], [-1])
     return outputs
+
+
+# Jensen-Shannon divergence of the label histogram, and L-infinity distance
+# of the review-length mix, from the last validated span above which the
+# run stops (IMDb is 50/50; a span of one class only, or of one-line
+# reviews, is far above either).
+LABEL_DRIFT_THRESHOLD = 0.1
+LENGTH_DRIFT_THRESHOLD = 0.2
+
+
+def curated_schema(length_buckets: tuple[str, ...] | None = None) -> schema_pb2.Schema:
+    """The schema the review examples must meet: text, a 0/1 label, a
+    rating (1..10, or -1 when the source has none), an id, and one of the
+    importer's length buckets; the label and length mixes close to the last
+    validated span's."""
+    from components.imdb_example_gen import reviews
+
+    buckets = length_buckets or tuple(name for _, name in reviews.LENGTH_BUCKETS)
+    schema = schema_pb2.Schema()
+    schema_features.required(schema, TEXT, schema_pb2.BYTES)
+    label = schema_features.required(schema, LABEL, schema_pb2.INT)
+    label.int_domain.min, label.int_domain.max = 0, 1
+    label.drift_comparator.jensen_shannon_divergence.threshold = LABEL_DRIFT_THRESHOLD
+    rating = schema_features.required(schema, reviews.RATING_FEATURE, schema_pb2.INT)
+    rating.int_domain.min, rating.int_domain.max = -1, 10
+    schema_features.required(schema, REVIEW_ID, schema_pb2.BYTES)
+    bucket = schema_features.required(schema, LENGTH_BUCKET, schema_pb2.BYTES)
+    bucket.string_domain.value.extend(buckets)
+    bucket.drift_comparator.infinity_norm.threshold = LENGTH_DRIFT_THRESHOLD
+    return schema

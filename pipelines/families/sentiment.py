@@ -20,6 +20,7 @@ import tensorflow_model_analysis as tfma
 from components.imdb_example_gen import ImdbExampleGen
 from models.sentiment import architectures
 from pipelines.spec import EVAL, FamilySpec, select_profile
+from preprocessing import sentiment as features
 
 NAME = "sentiment"
 DEFAULT_VARIANT = architectures.DEFAULT_VARIANT
@@ -121,6 +122,7 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
         train_steps=steps_per_epoch * n_epochs,
         eval_steps=None,
         eval_config=eval_config(accuracy_lower_bound=prof.accuracy_lower_bound),
+        schema=features.curated_schema(),
         preprocessing_config={"vocab_size": vocab_size, "max_len": prof.max_len},
         custom_config={
             "variant": variant, "vocab_size": vocab_size, "max_len": prof.max_len,
