@@ -31,13 +31,17 @@ class PipelineConfig:
     # Start training from the last blessed model's weights (scheduled
     # retraining on a new span); needs resolve_baseline.
     warm_start: bool = False
+    # The warm-started optimizer's learning rate, as a fraction of the
+    # family's: fine-tuning, not training from scratch.
+    warm_start_learning_rate_scale: float = 0.1
 
     @classmethod
     def local(cls, pipeline_name: str, *, work_dir: str | None = None,
               pipeline_root: str | None = None, serving_dir: str | None = None,
               metadata_path: str | None = None, enable_cache: bool = True,
               beam_pipeline_args: tuple[str, ...] = LOCAL_BEAM_ARGS,
-              warm_start: bool = False) -> "PipelineConfig":
+              warm_start: bool = False,
+              warm_start_learning_rate_scale: float = 0.1) -> "PipelineConfig":
         """Defaults under `work_dir` (the current directory):
         tfx_pipeline_output/<name>/, tfx_metadata/<name>/metadata.db,
         serving_model/<name>/<version>/."""
@@ -53,4 +57,5 @@ class PipelineConfig:
             enable_cache=enable_cache,
             beam_pipeline_args=tuple(beam_pipeline_args),
             warm_start=warm_start,
+            warm_start_learning_rate_scale=warm_start_learning_rate_scale,
         )

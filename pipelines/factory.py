@@ -12,6 +12,7 @@ from google.protobuf import text_format
 
 from components.data_validation import CuratedSchemaGen, DataValidator
 from components.data_validation import component as data_validation
+from models.common.training import WARM_START_LR_SCALE
 from pipelines.config import PipelineConfig
 from pipelines.spec import EVAL, TRAIN, EvaluationInputs, FamilySpec
 
@@ -111,7 +112,9 @@ def create_pipeline(spec: FamilySpec, config: PipelineConfig) -> tfx.dsl.Pipelin
         schema=schema,
         train_args=tfx.proto.TrainArgs(splits=[TRAIN], num_steps=spec.train_steps),
         eval_args=tfx.proto.EvalArgs(splits=[EVAL], num_steps=spec.eval_steps),
-        custom_config={**spec.custom_config, "source_digest": source_digest(spec.run_fn)},
+        custom_config={**spec.custom_config, "source_digest": source_digest(spec.run_fn),
+                       **({WARM_START_LR_SCALE: config.warm_start_learning_rate_scale}
+                          if config.warm_start else {})},
         # Warm start: the run_fn loads the last blessed model's weights
         # (models.common.training.warm_start_from).
         base_model=baseline_model if config.warm_start else None,

@@ -4,7 +4,8 @@ Safe to run from cron. Takes every option of `python -m pipelines.run`;
 point the source at a pattern with `{SPAN}` (e.g. `--csv
 '/data/sales/span-{SPAN}/*.csv'`) and each run reads the latest span.
 
-  * Warm start: the Trainer starts from the last blessed model's weights.
+  * Warm start: the Trainer starts from the last blessed model's weights,
+    at a tenth of the family's learning rate (--warm-start-lr-scale).
   * The Evaluator compares the new model with that model, so a push happens
     only on non-regression; otherwise the served model stays as it is.
   * A lock (`<metadata dir>/retrain.lock`): a run that finds another one
@@ -95,7 +96,8 @@ def run_key(args: argparse.Namespace, options: dict, data: dict | None) -> str:
     """What makes two retrains the same: family, variant, profile, options
     and the data's fingerprint."""
     what = {"family": args.family, "variant": args.variant, "profile": args.profile,
-            "options": options, "data": data}
+            "options": options, "data": data,
+            "warm_start_lr_scale": getattr(args, "warm_start_lr_scale", None)}
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -120,12 +122,19 @@ def _parser() -> argparse.ArgumentParser:
     p = run_lib._parser("python -m pipelines.retrain", __doc__)
     p.add_argument("--force", action="store_true",
                    help="run even when the latest span is unchanged since the last retrain")
+    p.add_argument("--warm-start-lr-scale", type=float, default=0.1, metavar="F",
+                   help="the warm-started optimizer's learning rate, as a fraction of the "
+                        "family's (default 0.1: fine-tuning)")
     return p
 
 
 def _retrain(args: argparse.Namespace, options: dict, name: str, console) -> int:
     try:
-        config, pipeline = run_lib.configure(args, options, name, warm_start=True)
+        if not args.warm_start_lr_scale > 0:
+            raise ValueError(f"--warm-start-lr-scale must be > 0, got {args.warm_start_lr_scale}")
+        config, pipeline = run_lib.configure(
+            args, options, name, warm_start=True,
+            warm_start_learning_rate_scale=args.warm_start_lr_scale)
     except ValueError as e:
         print(f"error: {e}", file=console)
         return BAD_ARGUMENTS

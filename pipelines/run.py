@@ -109,7 +109,8 @@ def cli_main(argv: list[str] | None, parser: argparse.ArgumentParser, run) -> in
     return status
 
 
-def configure(args: argparse.Namespace, options: dict, name: str, *, warm_start: bool = False):
+def configure(args: argparse.Namespace, options: dict, name: str, *, warm_start: bool = False,
+              warm_start_learning_rate_scale: float = 0.1):
     """(PipelineConfig, pipeline) for parsed arguments; ValueError for a bad option."""
     from pipelines import build_pipeline
     from pipelines.config import PipelineConfig
@@ -117,7 +118,8 @@ def configure(args: argparse.Namespace, options: dict, name: str, *, warm_start:
     config = PipelineConfig.local(
         name, work_dir=args.work_dir, pipeline_root=args.pipeline_root,
         serving_dir=args.serving_dir, metadata_path=args.metadata_path,
-        enable_cache=not args.no_cache, warm_start=warm_start)
+        enable_cache=not args.no_cache, warm_start=warm_start,
+        warm_start_learning_rate_scale=warm_start_learning_rate_scale)
     return config, build_pipeline(args.family, config, variant=args.variant,
                                   profile=args.profile, **options)
 

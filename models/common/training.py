@@ -53,8 +53,13 @@ def require_positive(config: Any, *names: str) -> None:
 _WARM_START: contextvars.ContextVar[dict | None] = contextvars.ContextVar("warm_start", default=None)
 
 
+# The key of `custom_config` that carries the warm start's learning-rate
+# factor (set by the pipeline factory, read here, never by a family's config).
+WARM_START_LR_SCALE = "warm_start_learning_rate_scale"
+
+
 @contextlib.contextmanager
-def warm_start_from(base_model_dir: str | None) -> Iterator[dict]:
+def warm_start_from(base_model_dir: str | None, learning_rate_scale: float = 1.0) -> Iterator[dict]:
     """Within the block, the first `fit` starts from the weights of the Keras
     model saved inside `base_model_dir` (a serving folder this project
     exported) when its architecture matches; the yielded dict records what
@@ -63,9 +68,16 @@ def warm_start_from(base_model_dir: str | None) -> Iterator[dict]:
     A model whose weights do not match (another variant, other sizes) trains
     from scratch instead: a scheduled retrain must not fail because the
     configuration changed since the last push.
+
+    `learning_rate_scale` multiplies the optimizer's learning rate once the
+    weights are loaded: fine-tuning a converged model at the rate that
+    trained it from scratch first knocks it out of its minimum.
     """
+    if not learning_rate_scale > 0:
+        raise ValueError(f"{WARM_START_LR_SCALE} must be > 0, got {learning_rate_scale!r}")
     record: dict = {"from": base_model_dir, "loaded": False,
-                    "reason": "no base model" if not base_model_dir else "not used by this trainer"}
+                    "reason": "no base model" if not base_model_dir else "not used by this trainer",
+                    "learning_rate_scale": float(learning_rate_scale)}
     token = _WARM_START.set(record if base_model_dir else None)
     try:
         yield record
@@ -97,6 +109,14 @@ def _warm_start(model: keras.Model) -> None:
         return  # no base model, or already applied by an earlier fit of this run
     reason = load_base_weights(model, record["from"])
     record.update(loaded=reason is None, reason=reason or "weights loaded")
+    scale = record["learning_rate_scale"]
+    if reason is None and scale != 1.0:
+        rate = getattr(getattr(model, "optimizer", None), "learning_rate", None)
+        if isinstance(rate, keras.Variable) or hasattr(rate, "assign"):
+            rate.assign(rate * scale)  # a fixed rate; a schedule is left as it is
+            record["learning_rate"] = float(keras.ops.convert_to_numpy(rate))
+        else:
+            record["reason"] += " (learning rate is a schedule: not scaled)"
     absl.logging.info("warm start from %s: %s", record["from"], record["reason"])
 
 
@@ -146,10 +166,12 @@ def run(fn_args: Any, config_cls: type, train: Callable, serving_cls: type) -> N
     Transform's output, `train(config, train_files, eval_files, tft_output,
     train_steps, eval_steps) -> (model, stats)`, then `save_run` with
     `serving_cls(model, tft_output, config)`."""
-    config = config_cls.from_custom_config(fn_args.custom_config)
+    custom_config = dict(fn_args.custom_config or {})
+    lr_scale = float(custom_config.pop(WARM_START_LR_SCALE, 1.0))
+    config = config_cls.from_custom_config(custom_config)
     absl.logging.info("trainer options: %s", config)
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
-    with warm_start_from(getattr(fn_args, "base_model", None)) as warm_start:
+    with warm_start_from(getattr(fn_args, "base_model", None), lr_scale) as warm_start:
         model, stats = train(config, fn_args.train_files, fn_args.eval_files, tft_output,
                              fn_args.train_steps, fn_args.eval_steps)
     stats["warm_start"] = warm_start

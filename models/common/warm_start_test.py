@@ -7,6 +7,7 @@ import os
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from models.common import training
@@ -49,7 +50,8 @@ def test_first_fit_starts_from_the_base_weights(tmp_path):
         model.get_layer("out").bias.assign([5.0])
         _fit(model)
         assert float(model.get_layer("out").bias.numpy()[0]) == 5.0
-    assert record == {"from": base_dir, "loaded": True, "reason": "weights loaded"}
+    assert record == {"from": base_dir, "loaded": True, "reason": "weights loaded",
+                      "learning_rate_scale": 1.0}
 
 
 def test_other_architecture_trains_from_scratch(tmp_path):
@@ -73,4 +75,18 @@ def test_unreadable_base_trains_from_scratch(tmp_path):
 def test_no_base_model_is_a_cold_start():
     with training.warm_start_from(None) as record:
         _fit(_model())
-    assert record == {"from": None, "loaded": False, "reason": "no base model"}
+    assert record == {"from": None, "loaded": False, "reason": "no base model",
+                      "learning_rate_scale": 1.0}
+
+
+def test_warm_start_scales_the_learning_rate(tmp_path):
+    base_dir = _export(_model(seed=1), tmp_path / "base")
+    model = _model(seed=2)
+    model.optimizer.learning_rate.assign(0.5)
+    with training.warm_start_from(base_dir, learning_rate_scale=0.1) as record:
+        _fit(model)
+    assert record["loaded"] and record["learning_rate"] == pytest.approx(0.05)
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="must be > 0"):
+        with training.warm_start_from(base_dir, learning_rate_scale=0):
+            pass
