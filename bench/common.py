@@ -73,6 +73,7 @@ def run_variant(family: str, pipeline_name: str, work_dir: str, variant: str, pr
     row["examples_per_second"] = stats.get("steady_examples_per_second")
     row["train_seconds"] = stats.get("train_seconds_total")
     row["history"] = stats.get("history")
+    row["epoch_seconds"] = stats.get("epoch_seconds")
     row["model_dir"] = os.path.join(newest(f"{config.pipeline_root}/Trainer/model/*"),
                                     "Format-Serving")
     return row

@@ -45,6 +45,7 @@ class ThroughputLog(keras.callbacks.Callback):
             "epochs": len(self.epoch_seconds),
             "steps": sum(self.epoch_steps),
             "train_seconds_total": sum(self.epoch_seconds),
+            "epoch_seconds": [float(x) for x in self.epoch_seconds],  # learning curve vs time
             "steady_examples_per_second": (steps * self.batch_size / seconds) if seconds else None,
         }
 

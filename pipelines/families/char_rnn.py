@@ -50,13 +50,14 @@ PROFILES = {
 WINDOW, BATCH = 100, 32
 
 
-def steps_per_pass(train_chars: int, window_shift: int, variant: str = "stateless") -> int:
+def steps_per_pass(train_chars: int, window_shift: int, variant: str = "stateless",
+                   batch_size: int = BATCH) -> int:
     """Batches in one pass over the training text: 31,247 windows of 32 for
     the book's stateless model; 312 for the stateful one (32 parts read in
     consecutive, non-overlapping windows)."""
     if variant == "stateful":
-        return (train_chars // BATCH - 1) // WINDOW
-    return math.ceil((train_chars - WINDOW) / window_shift / BATCH)
+        return (train_chars // batch_size - 1) // WINDOW
+    return math.ceil((train_chars - WINDOW) / window_shift / batch_size)
 
 
 def eval_config(*, accuracy_lower_bound: float, accuracy_change_tolerance: float = 0.01) -> tfma.EvalConfig:
@@ -89,18 +90,23 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
                source: str | None = None, sha256: str = "", cache_dir: str = "",
                keep_case: bool = False, epochs: int | None = None,
                steps_per_epoch: int | None = None, window_shift: int | None = None,
-               learning_rate: float = 1e-3, max_chars: int | None = None,
-               seed: int = 42) -> FamilySpec:
+               learning_rate: float = 1e-3, batch_size: int = BATCH,
+               max_chars: int | None = None, seed: int = 42) -> FamilySpec:
     """The char-RNN family for one variant and profile. `window_shift` > 1
     starts a window every k characters: one pass covers the whole text in
-    1/k of the steps, the better use of a small (CPU) budget; the book uses 1."""
+    1/k of the steps, the better use of a small (CPU) budget; the book uses 1.
+    `batch_size` (the book's 32): larger batches use a CPU's cores better
+    (bench/char_rnn_reference.md); raise `learning_rate` with it."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     canonical_name("char_rnn", variant, VARIANTS)
     prof = select_profile(PROFILES, profile, max_chars=max_chars, epochs=epochs,
                           steps_per_epoch=steps_per_epoch, window_shift=window_shift)
     if prof.epochs < 1 or prof.steps_per_epoch < 0 or prof.window_shift < 1:
         raise ValueError(f"need epochs >= 1, steps_per_epoch >= 0 and window_shift >= 1, got "
                          f"{prof.epochs}, {prof.steps_per_epoch}, {prof.window_shift}")
-    per_epoch = prof.steps_per_epoch or steps_per_pass(prof.train_chars, prof.window_shift, variant)
+    per_epoch = prof.steps_per_epoch or steps_per_pass(prof.train_chars, prof.window_shift,
+                                                       variant, batch_size)
     source = source or default_source()
     data_source = lambda: TextCorpusExampleGen(  # noqa: E731
         source=source, cache_dir=cache_dir, sha256=sha256, train_chars=prof.train_chars,
@@ -116,7 +122,7 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
         eval_config=eval_config(accuracy_lower_bound=prof.accuracy_lower_bound),
         preprocessing_config={"lowercase": lowercase},
         custom_config={"variant": variant, "steps_per_epoch": per_epoch,
-                       "shift": prof.window_shift, "window": WINDOW, "batch_size": BATCH,
+                       "shift": prof.window_shift, "window": WINDOW, "batch_size": batch_size,
                        "learning_rate": learning_rate, "lowercase": lowercase, "seed": seed},
         # The eval split already steered training (validation each epoch);
         # the blessing is on text the model never saw in any role.
@@ -125,7 +131,7 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
 
 
 CLI_OPTIONS = ("source", "sha256", "cache_dir", "keep_case", "epochs", "steps_per_epoch",
-               "window_shift", "learning_rate", "max_chars")
+               "window_shift", "learning_rate", "batch_size", "max_chars")
 
 
 def add_cli_arguments(group: argparse._ArgumentGroup) -> None:
@@ -142,4 +148,5 @@ def add_cli_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--window-shift", type=int,
                        help="a training window every k characters (book: 1)")
     group.add_argument("--learning-rate", type=float, help="Nadam learning rate (default 1e-3)")
+    group.add_argument("--batch-size", type=int, help="windows per step (default 32, the book's)")
     group.add_argument("--max-chars", type=int, help="use only the first N characters")
