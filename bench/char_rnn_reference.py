@@ -136,6 +136,7 @@ def main() -> None:
     p.add_argument("--variant", default="stateless")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--lr-schedule", default="constant", choices=("constant", "cosine"))
     p.add_argument("--work-dir", default="/tmp/char_rnn_bench")
     p.add_argument("--results", default=os.path.join(HERE, "results", "char_rnn_reference.json"))
     p.add_argument("--report", default=os.path.join(HERE, "char_rnn_reference.md"))
@@ -147,13 +148,16 @@ def main() -> None:
     row = common.run_variant("char_rnn", "char_rnn_bench", args.work_dir, args.variant, "reference",
                              source=args.corpus, epochs=args.epochs,
                              steps_per_epoch=args.steps_per_epoch, window_shift=args.window_shift,
-                             batch_size=args.batch_size, learning_rate=args.learning_rate)
+                             batch_size=args.batch_size, learning_rate=args.learning_rate,
+                             lr_schedule=args.lr_schedule)
     row["command"] = "./dev python bench/char_rnn_reference.py " + " ".join(sys.argv[1:])
     row["train_steps"] = row["steps"]
     row["window_shift"] = args.window_shift
     row.update(samples_and_speed(row))
     common.save_rows(args.results, [row])
     row["batch_size"], row["learning_rate"] = args.batch_size, args.learning_rate
+    row["lr_schedule"] = args.lr_schedule
+    common.save_rows(args.results, [row])
     write_report(row, args.report)
 
 

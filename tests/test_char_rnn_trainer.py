@@ -20,6 +20,30 @@ def test_targets_are_inputs_shifted_by_one():
     assert n == 1000 - 100
 
 
+def test_shifted_passes_rotate_offsets_and_cover_every_window():
+    ids = np.arange(1000, dtype=np.int64)
+    config = TrainConfig(window=100, shift=3, batch_size=10, shuffle_buffer=1)
+    per_pass = -(-(1000 - 100) // 3)  # windows per pass at one offset
+    starts = [int(x[0]) for x, _ in window_dataset(ids, config, training=True)
+              .unbatch().take(3 * per_pass)]
+    # Three passes, one per offset, each a different residue of 3 ...
+    residues = [{s % 3 for s in starts[i * per_pass:(i + 1) * per_pass]} for i in range(3)]
+    assert all(len(r) == 1 for r in residues) and set().union(*residues) == {0, 1, 2}
+    # ... together every window start of shift 1, once.
+    assert sorted(starts) == list(range(0, 1000 - 100))
+
+
+def test_cosine_schedule_decays_from_the_starting_rate():
+    from models.char_rnn.trainer import COSINE_FLOOR, cosine_decay
+
+    rate = cosine_decay(4).schedule
+    assert rate(0, 0.004) == pytest.approx(0.004)  # the rate training starts with
+    assert rate(2, 123.0) == pytest.approx(0.004 * (COSINE_FLOOR + (1 - COSINE_FLOOR) / 2))
+    assert rate(4, 123.0) == pytest.approx(0.004 * COSINE_FLOOR)
+    rates = [rate(e, 0.0) for e in range(5)]
+    assert rates == sorted(rates, reverse=True)
+
+
 def test_validation_windows_are_back_to_back():
     ids = np.arange(1001, dtype=np.int64)
     config = TrainConfig(window=100, batch_size=4)
@@ -49,6 +73,7 @@ def test_too_short_text_is_a_clear_error():
 @pytest.mark.parametrize("options, message", [
     ({"variant": "beam"}, "variant"), ({"window": 0}, "window"),
     ({"steps_per_epoch": -1}, "steps_per_epoch"), ({"vocab": 39}, "unknown char_rnn"),
+    ({"lr_schedule": "linear"}, "lr_schedule"),
 ])
 def test_bad_options(options, message):
     with pytest.raises(ValueError, match=message):

@@ -82,7 +82,7 @@ def eval_config(*, accuracy_lower_bound: float, accuracy_change_tolerance: float
 
 
 def default_source() -> str:
-    """SHAKESPEARE_SOURCE if set (a file or a URL), else the canonical URL."""
+    """SHAKESPEARE_SOURCE if set (a file, a {SPAN} pattern or a URL), else the canonical URL."""
     return os.environ.get("SHAKESPEARE_SOURCE", SHAKESPEARE_URL)
 
 
@@ -91,12 +91,13 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
                keep_case: bool = False, epochs: int | None = None,
                steps_per_epoch: int | None = None, window_shift: int | None = None,
                learning_rate: float = 1e-3, batch_size: int = BATCH,
-               max_chars: int | None = None, seed: int = 42) -> FamilySpec:
+               lr_schedule: str = "constant", max_chars: int | None = None, seed: int = 42) -> FamilySpec:
     """The char-RNN family for one variant and profile. `window_shift` > 1
     starts a window every k characters: one pass covers the whole text in
     1/k of the steps, the better use of a small (CPU) budget; the book uses 1.
     `batch_size` (the book's 32): larger batches use a CPU's cores better
-    (bench/char_rnn_reference.md); raise `learning_rate` with it."""
+    (bench/char_rnn_reference.md); raise `learning_rate` with it.
+    `lr_schedule` "cosine" decays the rate per epoch over the run."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     canonical_name("char_rnn", variant, VARIANTS)
@@ -123,7 +124,8 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
         preprocessing_config={"lowercase": lowercase},
         custom_config={"variant": variant, "steps_per_epoch": per_epoch,
                        "shift": prof.window_shift, "window": WINDOW, "batch_size": batch_size,
-                       "learning_rate": learning_rate, "lowercase": lowercase, "seed": seed},
+                       "learning_rate": learning_rate, "lr_schedule": lr_schedule,
+                       "lowercase": lowercase, "seed": seed},
         # The eval split already steered training (validation each epoch);
         # the blessing is on text the model never saw in any role.
         evaluation_split=TEST,
@@ -131,14 +133,15 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
 
 
 CLI_OPTIONS = ("source", "sha256", "cache_dir", "keep_case", "epochs", "steps_per_epoch",
-               "window_shift", "learning_rate", "batch_size", "max_chars")
+               "window_shift", "learning_rate", "batch_size", "lr_schedule", "max_chars")
 
 
 def add_cli_arguments(group: argparse._ArgumentGroup) -> None:
     """Options of `build_spec` for the command lines (local run, Kubeflow)."""
     group.add_argument("--corpus", dest="source",
-                       help="text file or URL (default: $SHAKESPEARE_SOURCE, else the "
-                            "tiny-shakespeare URL, downloaded once into the cache)")
+                       help="text file or URL; a path may hold {SPAN} (the latest span is "
+                            "read) (default: $SHAKESPEARE_SOURCE, else the tiny-shakespeare "
+                            "URL, downloaded once into the cache)")
     group.add_argument("--sha256", help="expected SHA-256 of a downloaded corpus")
     group.add_argument("--cache-dir", help="download cache (default ~/.cache/keras_tfx_pipelines)")
     group.add_argument("--keep-case", action="store_true", default=None,
@@ -149,4 +152,6 @@ def add_cli_arguments(group: argparse._ArgumentGroup) -> None:
                        help="a training window every k characters (book: 1)")
     group.add_argument("--learning-rate", type=float, help="Nadam learning rate (default 1e-3)")
     group.add_argument("--batch-size", type=int, help="windows per step (default 32, the book's)")
+    group.add_argument("--lr-schedule", choices=("constant", "cosine"),
+                       help="constant (the book's) or a per-epoch cosine decay to 5%%")
     group.add_argument("--max-chars", type=int, help="use only the first N characters")
