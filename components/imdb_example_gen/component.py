@@ -116,6 +116,11 @@ def detect_layout(source: str) -> Tuple[str, str]:
     ReviewDataError: naming the path: nothing there (and no archive name),
       matches of different layouts, a remote path not reachable from here.
   """
+  if (not input_patterns.is_pattern(source)
+      and source.lower().endswith(ARCHIVE_SUFFIXES)):
+    # Named as an archive: nothing to look at (so a gs:// source compiles
+    # on a machine without access to the bucket).
+    return ARCHIVE, source
   try:
     if input_patterns.is_pattern(source):
       matches = sorted(fileio.glob(input_patterns.spec_glob(source)))
