@@ -1,5 +1,4 @@
-"""IMDb reviews ExampleGen (labelled text folders -> TFX ``Examples``), a custom
-executor on TFX's ``FileBasedExampleGen``."""
+"""IMDb reviews ExampleGen component (labelled text folders -> TFX ``Examples``)."""
 
 from components.imdb_example_gen.component import ImdbExampleGen
 from components.imdb_example_gen.reviews import IMDB_SHA256

@@ -1,5 +1,4 @@
-"""Text-corpus ExampleGen (a UTF-8 text file -> TFX ``Examples`` chunks), a
-custom executor on TFX's ``FileBasedExampleGen``."""
+"""Text-corpus ExampleGen component (a UTF-8 text file -> TFX ``Examples`` chunks)."""
 
 from components.text_corpus_example_gen.component import TextCorpusExampleGen
 from components.text_corpus_example_gen.corpus import CorpusDataError
