@@ -127,6 +127,8 @@ def write_report(row: dict, path: str) -> None:
 
 
 def main() -> None:
+    from models.char_rnn.trainer import LR_SCHEDULES
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", default=os.path.abspath(SHARED))
     p.add_argument("--epochs", type=int, default=4)
@@ -136,7 +138,7 @@ def main() -> None:
     p.add_argument("--variant", default="stateless")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=1e-3)
-    p.add_argument("--lr-schedule", default="constant", choices=("constant", "cosine"))
+    p.add_argument("--lr-schedule", default="constant", choices=LR_SCHEDULES)
     p.add_argument("--work-dir", default="/tmp/char_rnn_bench")
     p.add_argument("--results", default=os.path.join(HERE, "results", "char_rnn_reference.json"))
     p.add_argument("--report", default=os.path.join(HERE, "char_rnn_reference.md"))
@@ -154,7 +156,6 @@ def main() -> None:
     row["train_steps"] = row["steps"]
     row["window_shift"] = args.window_shift
     row.update(samples_and_speed(row))
-    common.save_rows(args.results, [row])
     row["batch_size"], row["learning_rate"] = args.batch_size, args.learning_rate
     row["lr_schedule"] = args.lr_schedule
     common.save_rows(args.results, [row])

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from kubeflow import runner
+from kubeflow.remote_sources import REMOTE_SOURCES
 
 # google-api-core's end-of-life notices for Python 3.11, one per Google client module.
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
@@ -267,15 +268,8 @@ def test_kfp_target_compiles_without_resolver(tmp_path):
     assert not runner.resolver_tasks(job["pipelineSpec"])
 
 
-@pytest.mark.parametrize("family, options", [
-    ("sentiment", {"source": "gs://test-bucket/aclImdb_v1.tar.gz"}),
-    ("char_rnn", {"source": "gs://test-bucket/shakespeare.txt"}),
-    ("translation", {"source": "gs://test-bucket/spa-eng/spa.txt"}),
-    ("classifier", {"source": "gs://test-bucket/fashion-mnist", "source_format": "idx"}),
-    ("autoencoders", {"source": "gs://test-bucket/fashion-mnist", "source_format": "idx"}),
-    ("gan", {"source": "gs://test-bucket/fashion-mnist", "source_format": "idx"}),
-    ("diffusion", {"source": "gs://test-bucket/fashion-mnist", "source_format": "idx"}),
-])
+@pytest.mark.parametrize("family, options",
+                         [(f, o) for f, o in REMOTE_SOURCES.items() if f != "forecasting"])
 def test_every_family_compiles_through_the_same_runner(tmp_path, family, options):
     path = runner.compile_pipeline(
         family, image=IMAGE, pipeline_root=ROOT, serving_dir=SERVING, profile="smoke",

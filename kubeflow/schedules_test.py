@@ -5,6 +5,7 @@ import json
 import pytest
 
 from kubeflow import schedules
+from kubeflow.remote_sources import REMOTE_SOURCES
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
@@ -67,16 +68,7 @@ def test_kfp_body_is_a_recurring_run_without_catch_up():
                                     pipeline_root=ROOT)
 
 
-@pytest.mark.parametrize("family, options", [
-    ("forecasting", {}),
-    ("sentiment", {"source": "gs://test-bucket/aclImdb_v1.tar.gz"}),
-    ("char_rnn", {"source": "gs://test-bucket/shakespeare.txt"}),
-    ("translation", {"source": "gs://test-bucket/spa-eng/spa.txt"}),
-    ("classifier", {"source": "gs://test-bucket/fashion-mnist", "source_format": "idx"}),
-    ("autoencoders", {"source": "gs://test-bucket/fashion-mnist", "source_format": "idx"}),
-    ("gan", {"source": "gs://test-bucket/fashion-mnist", "source_format": "idx"}),
-    ("diffusion", {"source": "gs://test-bucket/fashion-mnist", "source_format": "idx"}),
-])
+@pytest.mark.parametrize("family, options", REMOTE_SOURCES.items())
 def test_every_family_gets_four_files_that_load_in_the_sdk_types(tmp_path, family, options):
     from google.cloud.aiplatform_v1.types import Schedule
 
@@ -99,9 +91,7 @@ def test_every_family_gets_four_files_that_load_in_the_sdk_types(tmp_path, famil
 def test_schedule_families_cover_the_registry():
     from pipelines.families import FAMILIES
 
-    covered = {"forecasting", "sentiment", "char_rnn", "translation", "classifier",
-               "autoencoders", "gan", "diffusion"}
-    assert set(FAMILIES) == covered  # a new family must be added to the test above
+    assert set(FAMILIES) == set(REMOTE_SOURCES)  # a new family must be given a source there
 
 
 def test_cli_refuses_a_bad_cron_before_writing(tmp_path, capsys):

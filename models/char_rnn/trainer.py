@@ -227,7 +227,7 @@ def train(config: TrainConfig, train_files: list[str], eval_files: list[str],
         windows = -(-(len(train_ids) - config.window) // config.shift // config.batch_size)
     steps_per_epoch = min(config.steps_per_epoch or windows, windows)
     if config.lr_schedule == "cosine":
-        callbacks.append(cosine_decay(max(1, train_steps // max(1, min(steps_per_epoch, train_steps)))))
+        callbacks.append(cosine_decay(common_training.epochs_for(train_steps, steps_per_epoch)))
     stats = common_training.fit(model, train_ds.repeat(), data.with_known_cardinality(eval_ds),
                          train_steps=train_steps,
                          steps_per_epoch=steps_per_epoch,

@@ -120,6 +120,12 @@ def _warm_start(model: keras.Model) -> None:
     absl.logging.info("warm start from %s: %s", record["from"], record["reason"])
 
 
+def epochs_for(train_steps: int, steps_per_epoch: int) -> int:
+    """The number of epochs `fit` runs: whole epochs of `steps_per_epoch`
+    (capped at `train_steps`), at least one."""
+    return max(1, train_steps // max(1, min(steps_per_epoch, train_steps)))
+
+
 def fit(model: keras.Model, train_ds: tf.data.Dataset, eval_ds: tf.data.Dataset, *,
         train_steps: int, steps_per_epoch: int, batch_size: int, eval_steps: int | None = None,
         callbacks: list[keras.callbacks.Callback] | None = None) -> dict:
@@ -129,7 +135,7 @@ def fit(model: keras.Model, train_ds: tf.data.Dataset, eval_ds: tf.data.Dataset,
     call starts from the base model's weights (the optimizer starts fresh)."""
     _warm_start(model)
     steps_per_epoch = max(1, min(steps_per_epoch, train_steps))
-    epochs = max(1, train_steps // steps_per_epoch)
+    epochs = epochs_for(train_steps, steps_per_epoch)
     throughput = timing.ThroughputLog(batch_size)
     history = model.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
                         validation_data=eval_ds, validation_steps=eval_steps or None,

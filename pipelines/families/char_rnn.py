@@ -18,7 +18,7 @@ import os
 import tensorflow_model_analysis as tfma
 
 from components.text_corpus_example_gen import TextCorpusExampleGen
-from models.char_rnn.trainer import VARIANTS
+from models.char_rnn.trainer import LR_SCHEDULES, VARIANTS
 from models.common.arguments import canonical_name
 from pipelines.spec import TEST, FamilySpec, select_profile
 
@@ -150,6 +150,6 @@ def add_cli_arguments(group: argparse._ArgumentGroup) -> None:
                        help="a training window every k characters (book: 1)")
     group.add_argument("--learning-rate", type=float, help="Nadam learning rate (default 1e-3)")
     group.add_argument("--batch-size", type=int, help="windows per step (default 32, the book's)")
-    group.add_argument("--lr-schedule", choices=("constant", "cosine"),
+    group.add_argument("--lr-schedule", choices=LR_SCHEDULES,
                        help="constant (the book's) or a per-epoch cosine decay to 5%%")
     group.add_argument("--max-chars", type=int, help="use only the first N characters")
