@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import abc
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from absl import logging
 import apache_beam as beam
@@ -80,6 +80,11 @@ class PositionSplitExecutor(BaseExampleGenExecutor, abc.ABC):
 
   # The component id, for messages and logs.
   COMPONENT = "ExampleGen"
+  # Output splits that ``generate_splits`` may leave out (e.g. a test split
+  # only a source with test data has); the artifact's ``split_names`` then
+  # lists the splits written. Empty (the default): every output split of the
+  # output config must be written.
+  OPTIONAL_SPLITS: Tuple[str, ...] = ()
 
   def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
     # Only reached through the base GenerateExamplesByBeam, overridden below.
@@ -92,7 +97,8 @@ class PositionSplitExecutor(BaseExampleGenExecutor, abc.ABC):
                       exec_properties: Dict[str, Any], splits: Sequence[str],
                       ) -> Dict[str, beam.pvalue.PCollection]:
     """One PCollection of serialized examples per name in ``splits`` (the
-    output config's), read from the files matching ``pattern``; may fill
+    output config's, in order; those of ``OPTIONAL_SPLITS`` may be left
+    out), read from the files matching ``pattern``; may fill
     ``self.int_properties`` and ``self.string_properties``."""
 
   def GenerateExamplesByBeam(
@@ -116,21 +122,31 @@ class PositionSplitExecutor(BaseExampleGenExecutor, abc.ABC):
                  exec_properties.get(utils.SPAN_PROPERTY_NAME))
     expected = utils.generate_output_split_names(input_config, output_config)
     collections = self.generate_splits(pipeline, pattern, exec_properties, expected)
-    if list(collections) != list(expected):
+    written = [name for name in expected if name in collections]
+    left_out = [name for name in expected if name not in collections]
+    if (list(collections) != written
+        or any(name not in self.OPTIONAL_SPLITS for name in left_out)):
       raise ValueError(f"output_config names the splits {expected}, the "
                        f"executor writes {list(collections)}")
+    self.written_splits = written
     return collections
 
   def Do(self, input_dict: Dict[str, List[types.Artifact]],
          output_dict: Dict[str, List[types.Artifact]],
          exec_properties: Dict[str, Any]) -> None:
     """ExampleGen's ``Do``, then the properties the splits recorded as
-    custom properties of the ``Examples`` artifact."""
+    custom properties of the ``Examples`` artifact (and, when an optional
+    split was left out, ``split_names`` = the splits written)."""
     self.int_properties: Dict[str, int] = {}
     self.string_properties: Dict[str, str] = {}
+    self.written_splits: Optional[List[str]] = None
     super().Do(input_dict, output_dict, exec_properties)
     examples = artifact_utils.get_single_instance(
         output_dict[standard_component_specs.EXAMPLES_KEY])
+    if (self.written_splits is not None and self.written_splits !=
+        artifact_utils.decode_split_names(examples.split_names)):
+      examples.split_names = artifact_utils.encode_split_names(
+          self.written_splits)
     for name, value in self.int_properties.items():
       examples.set_int_custom_property(name, value)
     for name, value in self.string_properties.items():

@@ -1,4 +1,5 @@
-"""IMDb reviews ExampleGen component (labelled text folders -> TFX ``Examples``)."""
+"""IMDb reviews ExampleGen (labelled text folders -> TFX ``Examples``), a custom
+executor on TFX's ``FileBasedExampleGen``."""
 
 from components.imdb_example_gen.component import ImdbExampleGen
 from components.imdb_example_gen.reviews import IMDB_SHA256

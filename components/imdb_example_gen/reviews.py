@@ -18,9 +18,12 @@ Pure logic behind ``ImdbExampleGen`` (no TFX imports here):
   ``ReviewDataError``.
 * ``split_reviews``: ``train``/``eval`` from ``train/`` by a stable hash of
   the review id, ``test`` from ``test/`` when the source has one.
+* ``to_example``: one review as a ``tf.train.Example`` (what the executor
+  hands to ExampleGen's writer).
 * ``write_split`` / ``write_examples``: GZIP TFRecord shards laid out the way
   TFX expects inside an ``Examples`` artifact (``<uri>/Split-<name>/*.gz``;
-  written by ``components.common.tfrecords``, round-robin).
+  written by ``components.common.tfrecords``, round-robin), for writing
+  examples outside a pipeline; the component writes through ExampleGen.
 
 Every written ``tf.train.Example`` has five features:
 

@@ -1,4 +1,5 @@
-"""Text-corpus ExampleGen component (a UTF-8 text file -> TFX ``Examples`` chunks)."""
+"""Text-corpus ExampleGen (a UTF-8 text file -> TFX ``Examples`` chunks), a
+custom executor on TFX's ``FileBasedExampleGen``."""
 
 from components.text_corpus_example_gen.component import TextCorpusExampleGen
 from components.text_corpus_example_gen.corpus import CorpusDataError

@@ -13,10 +13,13 @@ Shakespeare):
   rest -- or fractions of the corpus for other corpora.
 * ``chunk``: cuts a split into contiguous chunks of ``chunk_chars``
   characters that keep their offset in the corpus.
-* ``to_example`` / ``write_split`` / ``write_examples``: GZIP TFRecord shards
-  laid out the way TFX expects inside an ``Examples`` artifact
-  (``<uri>/Split-<name>/*.gz``; written by ``components.common.tfrecords``,
-  in contiguous blocks).
+* ``to_example``: one chunk as a ``tf.train.Example`` (what the executor
+  hands to ExampleGen's writer).
+* ``write_split`` / ``write_examples``: GZIP TFRecord shards laid out the way
+  TFX expects inside an ``Examples`` artifact (``<uri>/Split-<name>/*.gz``;
+  written by ``components.common.tfrecords``, in contiguous blocks), for
+  writing examples outside a pipeline; the component writes through
+  ExampleGen.
 
 Offsets and sizes are in characters (Unicode code points) of the decoded
 text, which is kept exactly as in the file (line endings included); only a

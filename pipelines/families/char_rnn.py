@@ -82,7 +82,7 @@ def eval_config(*, accuracy_lower_bound: float, accuracy_change_tolerance: float
 
 
 def default_source() -> str:
-    """SHAKESPEARE_SOURCE if set (a file or a URL), else the canonical URL."""
+    """SHAKESPEARE_SOURCE if set (a file, a {SPAN} pattern or a URL), else the canonical URL."""
     return os.environ.get("SHAKESPEARE_SOURCE", SHAKESPEARE_URL)
 
 
@@ -96,7 +96,8 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
     starts a window every k characters: one pass covers the whole text in
     1/k of the steps, the better use of a small (CPU) budget; the book uses 1.
     `batch_size` (the book's 32): larger batches use a CPU's cores better
-    (bench/char_rnn_reference.md); raise `learning_rate` with it."""
+    (bench/char_rnn_reference.md); raise `learning_rate` with it.
+    `lr_schedule` "cosine" decays the rate per epoch over the run."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     canonical_name("char_rnn", variant, VARIANTS)
@@ -138,8 +139,9 @@ CLI_OPTIONS = ("source", "sha256", "cache_dir", "keep_case", "epochs", "steps_pe
 def add_cli_arguments(group: argparse._ArgumentGroup) -> None:
     """Options of `build_spec` for the command lines (local run, Kubeflow)."""
     group.add_argument("--corpus", dest="source",
-                       help="text file or URL (default: $SHAKESPEARE_SOURCE, else the "
-                            "tiny-shakespeare URL, downloaded once into the cache)")
+                       help="text file or URL; a path may hold {SPAN} (the latest span is "
+                            "read) (default: $SHAKESPEARE_SOURCE, else the tiny-shakespeare "
+                            "URL, downloaded once into the cache)")
     group.add_argument("--sha256", help="expected SHA-256 of a downloaded corpus")
     group.add_argument("--cache-dir", help="download cache (default ~/.cache/keras_tfx_pipelines)")
     group.add_argument("--keep-case", action="store_true", default=None,

@@ -90,8 +90,8 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
     source: an `aclImdb/` directory, the `.tar.gz` archive, a URL (downloaded
     once into `cache_dir`, checked against `sha256`), or your own folder of
     `train/{pos,neg}/*.txt` (with `require_rating=False` if file names carry
-    no `_<rating>`). `encoder_path` (pretrained variant): a local SavedModel
-    sentence encoder; empty: the packaged GloVe encoder
+    no `_<rating>`); a path may hold `{SPAN}` (the latest span is read).
+    `encoder_path` (pretrained variant): a local SavedModel sentence encoder; empty: the packaged GloVe encoder
     (`models/sentiment/local_encoder.py`), written once into the trainer's cache. `length_buckets`: batch reviews of similar length (default:
     the masked variants, where only the cost changes; False pads every batch
     to its longest review, the book's way). `evaluate_on`: "eval" (default; the 10% held out of
@@ -142,8 +142,9 @@ CLI_OPTIONS = ("source", "sha256", "cache_dir", "vocab_size", "max_len", "epochs
 def add_cli_arguments(group: argparse._ArgumentGroup) -> None:
     """Options of `build_spec` for the command lines (local run, Kubeflow)."""
     group.add_argument("--imdb", dest="source",
-                       help="aclImdb/ folder, .tar.gz archive or URL (default: $IMDB_SOURCE, "
-                            "else the Stanford URL, downloaded once into the cache)")
+                       help="aclImdb/ folder, .tar.gz archive or URL; a path may hold {SPAN} "
+                            "(the latest span is read) (default: $IMDB_SOURCE, else the "
+                            "Stanford URL, downloaded once into the cache)")
     group.add_argument("--sha256", help="expected SHA-256 of a downloaded archive")
     group.add_argument("--cache-dir", help="download cache (default ~/.cache/keras_tfx_pipelines)")
     group.add_argument("--vocab-size", type=int, help="vocabulary incl. pad and OOV (default 1000)")
