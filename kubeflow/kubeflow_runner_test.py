@@ -284,14 +284,17 @@ def test_every_family_compiles_through_the_same_runner(tmp_path, family, options
         if name not in runner.resolver_tasks(job["pipelineSpec"]):
             assert _executor(job, name)["container"]["image"] == IMAGE
     assert _param(job, "Trainer", "run_fn") == f"models.{family}.trainer.run_fn"
-    if family == "translation":  # TFX's file-based ExampleGen: a folder and a pattern
+    # Every family's ExampleGen is TFX's file-based one: a folder and a pattern.
+    if family == "translation":
         assert _param(job, "ExampleGen", "input_base") == "gs://test-bucket/spa-eng"
         assert "spa.txt" in _param(job, "ExampleGen", "input_config")
     elif family in ("classifier", "autoencoders", "gan", "diffusion"):
         assert _param(job, "ExampleGen", "input_base") == "gs://test-bucket/fashion-mnist"
         assert "*-ubyte*" in _param(job, "ExampleGen", "input_config")
-    else:
-        assert _param(job, "ExampleGen", "source") == options["source"]
+    else:  # sentiment, char_rnn: the archive or text file is the one input file
+        folder, name = options["source"].rsplit("/", 1)
+        assert _param(job, "ExampleGen", "input_base") == folder
+        assert name in _param(job, "ExampleGen", "input_config")
 
 
 @pytest.mark.parametrize("family", ["gan", "diffusion"])
@@ -337,3 +340,54 @@ def test_retraining_pipeline_warm_starts_from_the_last_blessed_model(tmp_path):
     with open(path) as f:
         job = json.load(f)
     assert _producer(job, "Trainer", "base_model") == (f"{RESOLVER}-model-resolver", "model")
+
+
+BEAM_STEPS = ("StatisticsGen", "Transform", "Evaluator")
+
+
+@pytest.mark.parametrize("profile, settings, expected", [
+    ("dataflow", ["project=test-project", "region=europe-west4",
+                  "temp_location=gs://test-bucket/tmp"],
+     ["--runner=DataflowRunner", "--project=test-project", "--region=europe-west4",
+      "--temp_location=gs://test-bucket/tmp", f"--sdk_container_image={IMAGE}"]),
+    ("flink", ["master=flink-jobmanager:8081"],
+     ["--runner=FlinkRunner", "--flink_master=flink-jobmanager:8081",
+      "--environment_type=DOCKER", f"--environment_config={IMAGE}"]),
+    ("spark", ["master=spark://spark-master:7077"],
+     ["--runner=SparkRunner", "--spark_master_url=spark://spark-master:7077",
+      "--environment_type=DOCKER", f"--environment_config={IMAGE}"]),
+])
+def test_beam_profiles_compile_into_every_beam_step(tmp_path, profile, settings, expected):
+    output = str(tmp_path / f"{profile}.json")
+    code = runner.main(["--image", IMAGE, "--pipeline-root", ROOT, "--serving-dir", SERVING,
+                        "--profile", "smoke", "--output", output, "--beam-profile", profile,
+                        *(f"--beam-setting={s}" for s in settings)])
+    assert code == 0
+    with open(output) as f:
+        job = json.load(f)
+    for step in BEAM_STEPS:
+        args = _executor(job, step)["container"]["args"]
+        for arg in expected:
+            assert arg in args, (step, arg)
+        # The profile replaces the local DirectRunner defaults.
+        assert not set(runner.CONTAINER_BEAM_ARGS) & set(args), step
+
+
+def test_a_beam_profile_names_its_missing_settings(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        runner.main(["--image", IMAGE, "--pipeline-root", ROOT, "--serving-dir", SERVING,
+                     "--output", str(tmp_path / "x.json"), "--beam-profile", "dataflow",
+                     "--beam-setting=project=p"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "'dataflow'" in err and "missing: ['region', 'temp_location']" in err
+
+
+def test_distribution_reaches_the_trainer(tmp_path):
+    path = runner.compile_pipeline(
+        "forecasting", image=IMAGE, pipeline_root=ROOT, serving_dir=SERVING, profile="smoke",
+        output_path=str(tmp_path / "forecasting.json"), distribution="multi_worker_mirrored")
+    with open(path) as f:
+        job = json.load(f)
+    custom_config = json.loads(_param(job, "Trainer", "custom_config"))
+    assert custom_config["distribution"] == "multi_worker_mirrored"

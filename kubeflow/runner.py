@@ -36,6 +36,9 @@ import re
 import sys
 from typing import Any, Sequence
 
+from models.common.distribution import STRATEGIES
+from pipelines.config import BEAM_PROFILES, beam_profile_args
+
 # Beam arguments for every Beam-based step (StatisticsGen, Transform,
 # Evaluator) when it runs in a container. DirectRunner still, but
 # multi-processing with one worker per core: each step gets a pod or (Vertex)
@@ -69,7 +72,8 @@ def compile_pipeline(family: str = "forecasting", *, image: str, output_path: st
                      enable_cache: bool = True,
                      beam_pipeline_args: tuple[str, ...] = CONTAINER_BEAM_ARGS,
                      pipeline_spec_2_1: bool = False, target: str = "vertex",
-                     warm_start: bool = False, **options: Any) -> str:
+                     warm_start: bool = False, distribution: str = "default",
+                     **options: Any) -> str:
     """Compiles `family`'s pipeline for Kubeflow V2 and returns the file's path.
 
     image: the container every step runs in (this project installed).
@@ -81,6 +85,7 @@ def compile_pipeline(family: str = "forecasting", *, image: str, output_path: st
     target: "vertex" (with the latest-blessed-model Resolver) or "kfp" (without).
     warm_start: the Trainer starts from the last blessed model (scheduled
         retraining; needs the Resolver, so target "vertex").
+    distribution: the Trainer's tf.distribute strategy (pipelines.config.PipelineConfig).
     options: the family's spec options (forecasting: n_series, epochs, csv_path, ...).
 
     Raises ValueError for a missing image/root/serving dir, a bad name or
@@ -116,6 +121,7 @@ def compile_pipeline(family: str = "forecasting", *, image: str, output_path: st
         beam_pipeline_args=tuple(beam_pipeline_args),
         resolve_baseline=(target == "vertex"),
         warm_start=warm_start,
+        distribution=distribution,
     )
     pipeline = build_pipeline(family, config, variant=variant, profile=profile, **options)
 
@@ -220,6 +226,15 @@ def _parser() -> argparse.ArgumentParser:
                    help="extra Beam argument, appended to the defaults "
                         f"({' '.join(CONTAINER_BEAM_ARGS)}); write it as "
                         "--beam-arg=--direct_num_workers=4; repeatable")
+    p.add_argument("--beam-profile", choices=sorted(BEAM_PROFILES),
+                   help="run the Beam steps beyond one machine: dataflow (needs --beam-setting "
+                        "project=, region=, temp_location=), flink or spark (need master=); "
+                        "image= defaults to --image. Replaces the DirectRunner defaults")
+    p.add_argument("--beam-setting", dest="beam_settings", action="append", default=[],
+                   metavar="KEY=VALUE", help="a setting of --beam-profile; repeatable")
+    p.add_argument("--distribution", default="default", choices=STRATEGIES,
+                   help="the Trainer's tf.distribute strategy (mirrored: every GPU of the "
+                        "Trainer's machine; multi_worker_mirrored: the workers TF_CONFIG names)")
     p.add_argument("--target", choices=TARGETS, default="vertex",
                    help="vertex (default; compares with the last blessed model) or kfp "
                         "(self-hosted KFP 2, whose backend cannot run TFX's Resolver)")
@@ -277,6 +292,20 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning)
 
     name = args.pipeline_name or args.family
+    beam_args = CONTAINER_BEAM_ARGS + tuple(args.beam_args)
+    if args.beam_profile:
+        settings = {"image": args.image}
+        for item in args.beam_settings:
+            key, sep, value = item.partition("=")
+            if not sep:
+                parser.error(f"--beam-setting wants KEY=VALUE, got {item!r}")
+            settings[key.strip()] = value.strip()
+        try:
+            beam_args = beam_profile_args(args.beam_profile, settings) + tuple(args.beam_args)
+        except ValueError as e:
+            parser.error(str(e))
+    elif args.beam_settings:
+        parser.error("--beam-setting needs --beam-profile")
     for label, value in (("pipeline root", args.pipeline_root), ("serving dir", args.serving_dir)):
         if not _is_uri(value):
             print(f"warning: {label} {value!r} is a local path; each step runs in its own "
@@ -288,9 +317,9 @@ def main(argv: list[str] | None = None) -> int:
             pipeline_root=args.pipeline_root, serving_dir=args.serving_dir,
             variant=args.variant, profile=args.profile, pipeline_name=name,
             enable_cache=not args.no_cache,
-            beam_pipeline_args=CONTAINER_BEAM_ARGS + tuple(args.beam_args),
+            beam_pipeline_args=beam_args,
             pipeline_spec_2_1=args.pipeline_spec_2_1, target=args.target,
-            warm_start=args.warm_start, **options)
+            warm_start=args.warm_start, distribution=args.distribution, **options)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

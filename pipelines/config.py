@@ -14,6 +14,43 @@ LOCAL_BEAM_ARGS: tuple[str, ...] = (
 )
 
 
+# Beam runners beyond one machine, for the Beam-based steps (StatisticsGen,
+# Transform, Evaluator): the runner's arguments and the settings each needs.
+# Workers run this project's code, so the portable runners (Flink, Spark)
+# start the pipeline image as their SDK harness and Dataflow uses it as its
+# custom SDK container (the image derives from TFX's, which carries Beam's).
+BEAM_PROFILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # profile: (argument templates, required settings)
+    "dataflow": (("--runner=DataflowRunner", "--project={project}", "--region={region}",
+                  "--temp_location={temp_location}", "--experiments=use_runner_v2",
+                  "--sdk_container_image={image}"),
+                 ("project", "region", "temp_location", "image")),
+    "flink": (("--runner=FlinkRunner", "--flink_master={master}", "--environment_type=DOCKER",
+               "--environment_config={image}"),
+              ("master", "image")),
+    "spark": (("--runner=SparkRunner", "--spark_master_url={master}",
+               "--environment_type=DOCKER", "--environment_config={image}"),
+              ("master", "image")),
+}
+
+
+def beam_profile_args(profile: str, settings: dict[str, str]) -> tuple[str, ...]:
+    """The Beam arguments of `profile` (a key of BEAM_PROFILES) with
+    `settings` filled in; ValueError naming the profile and every missing
+    or unknown setting."""
+    if profile not in BEAM_PROFILES:
+        raise ValueError(f"unknown Beam profile {profile!r}; choose one of {sorted(BEAM_PROFILES)}")
+    templates, required = BEAM_PROFILES[profile]
+    missing = [k for k in required if not str(settings.get(k) or "").strip()]
+    unknown = sorted(set(settings) - set(required))
+    if missing or unknown:
+        raise ValueError(
+            f"Beam profile {profile!r} needs the settings {list(required)}"
+            + (f"; missing: {missing}" if missing else "")
+            + (f"; unknown: {unknown}" if unknown else ""))
+    return tuple(t.format(**settings) for t in templates)
+
+
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig:
     """Paths and runner settings for one pipeline, independent of the family."""
@@ -34,6 +71,16 @@ class PipelineConfig:
     # The warm-started optimizer's learning rate, as a fraction of the
     # family's: fine-tuning, not training from scratch.
     warm_start_learning_rate_scale: float = 0.1
+    # The Trainer's tf.distribute strategy (models.common.distribution):
+    # default, mirrored, multi_worker_mirrored (from TF_CONFIG) or auto.
+    distribution: str = "default"
+
+    def __post_init__(self) -> None:
+        from models.common.distribution import STRATEGIES
+
+        if self.distribution not in STRATEGIES:
+            raise ValueError(f"unknown distribution {self.distribution!r}; choose one of "
+                             f"{STRATEGIES}")
 
     @classmethod
     def local(cls, pipeline_name: str, *, work_dir: str | None = None,
@@ -41,7 +88,8 @@ class PipelineConfig:
               metadata_path: str | None = None, enable_cache: bool = True,
               beam_pipeline_args: tuple[str, ...] = LOCAL_BEAM_ARGS,
               warm_start: bool = False,
-              warm_start_learning_rate_scale: float = 0.1) -> "PipelineConfig":
+              warm_start_learning_rate_scale: float = 0.1,
+              distribution: str = "default") -> "PipelineConfig":
         """Defaults under `work_dir` (the current directory):
         tfx_pipeline_output/<name>/, tfx_metadata/<name>/metadata.db,
         serving_model/<name>/<version>/."""
@@ -58,4 +106,5 @@ class PipelineConfig:
             beam_pipeline_args=tuple(beam_pipeline_args),
             warm_start=warm_start,
             warm_start_learning_rate_scale=warm_start_learning_rate_scale,
+            distribution=distribution,
         )

@@ -12,6 +12,7 @@ from google.protobuf import text_format
 
 from components.data_validation import CuratedSchemaGen, DataValidator
 from components.data_validation import component as data_validation
+from models.common.distribution import DEFAULT as DEFAULT_DISTRIBUTION, DISTRIBUTION_KEY
 from models.common.training import WARM_START_LR_SCALE
 from pipelines.config import PipelineConfig
 from pipelines.spec import EVAL, TRAIN, EvaluationInputs, FamilySpec
@@ -114,7 +115,10 @@ def create_pipeline(spec: FamilySpec, config: PipelineConfig) -> tfx.dsl.Pipelin
         eval_args=tfx.proto.EvalArgs(splits=[EVAL], num_steps=spec.eval_steps),
         custom_config={**spec.custom_config, "source_digest": source_digest(spec.run_fn),
                        **({WARM_START_LR_SCALE: config.warm_start_learning_rate_scale}
-                          if config.warm_start else {})},
+                          if config.warm_start else {}),
+                       # Only when asked: the default keeps earlier runs' cache keys.
+                       **({DISTRIBUTION_KEY: config.distribution}
+                          if config.distribution != DEFAULT_DISTRIBUTION else {})},
         # Warm start: the run_fn loads the last blessed model's weights
         # (models.common.training.warm_start_from).
         base_model=baseline_model if config.warm_start else None,

@@ -13,6 +13,7 @@ import os
 import sys
 import warnings
 
+from models.common.distribution import STRATEGIES
 from pipelines import console as console_lib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -42,6 +43,10 @@ def _parser(prog: str = "python -m pipelines.run", description: str = __doc__
     p.add_argument("--verbose", action="store_true",
                    help="print TensorFlow/TFX/Beam logs and warnings (INFO level) here instead of "
                         "into <work-dir>/logs/<pipeline>-<time>.log")
+    p.add_argument("--distribution", default="default", choices=STRATEGIES,
+                   help="the Trainer's tf.distribute strategy: default (one device), mirrored "
+                        "(every GPU here), multi_worker_mirrored (the workers named by "
+                        "TF_CONFIG) or auto")
     return p
 
 
@@ -119,7 +124,8 @@ def configure(args: argparse.Namespace, options: dict, name: str, *, warm_start:
         name, work_dir=args.work_dir, pipeline_root=args.pipeline_root,
         serving_dir=args.serving_dir, metadata_path=args.metadata_path,
         enable_cache=not args.no_cache, warm_start=warm_start,
-        warm_start_learning_rate_scale=warm_start_learning_rate_scale)
+        warm_start_learning_rate_scale=warm_start_learning_rate_scale,
+        distribution=getattr(args, "distribution", "default"))
     return config, build_pipeline(args.family, config, variant=args.variant,
                                   profile=args.profile, **options)
 

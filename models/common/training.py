@@ -13,7 +13,7 @@ import keras
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from models.common import timing
+from models.common import distribution, timing
 
 Config = TypeVar("Config")
 
@@ -134,6 +134,8 @@ def fit(model: keras.Model, train_ds: tf.data.Dataset, eval_ds: tf.data.Dataset,
     throughput summary and the history. Inside `warm_start_from`, the first
     call starts from the base model's weights (the optimizer starts fresh)."""
     _warm_start(model)
+    if distribution.is_multi_worker(tf.distribute.get_strategy()):
+        train_ds, eval_ds = distribution.shard_by_example(train_ds), distribution.shard_by_example(eval_ds)
     steps_per_epoch = max(1, min(steps_per_epoch, train_steps))
     epochs = epochs_for(train_steps, steps_per_epoch)
     throughput = timing.ThroughputLog(batch_size)
@@ -150,21 +152,25 @@ def fit(model: keras.Model, train_ds: tf.data.Dataset, eval_ds: tf.data.Dataset,
 def save_run(fn_args: Any, model: keras.Model, stats: dict, config: Any,
              serving: tf.Module) -> None:
     """The Keras model and statistics in the run folder (debugging, reloads,
-    benchmarks); the serving SavedModel where the Trainer's model artifact is."""
-    os.makedirs(fn_args.model_run_dir, exist_ok=True)
-    model.save(os.path.join(fn_args.model_run_dir, KERAS_FILE))
-    timing.write_json(os.path.join(fn_args.model_run_dir, "training_stats.json"),
+    benchmarks); the serving SavedModel where the Trainer's model artifact is.
+    Under multi-worker training every worker saves, and only the chief into
+    the artifacts (`distribution.output_dir`)."""
+    run_dir = distribution.output_dir(fn_args.model_run_dir)
+    serving_dir = distribution.output_dir(fn_args.serving_model_dir)
+    os.makedirs(run_dir, exist_ok=True)
+    model.save(os.path.join(run_dir, KERAS_FILE))
+    timing.write_json(os.path.join(run_dir, "training_stats.json"),
                       {"config": dataclasses.asdict(config), **stats})
     signatures: Callable[[], dict] = serving.signatures
-    tf.saved_model.save(serving, fn_args.serving_model_dir, signatures=signatures())
+    tf.saved_model.save(serving, serving_dir, signatures=signatures())
     # Keras 3 cannot rebuild a model from the tf.Module SavedModel, so the
     # Keras file travels inside it (the Pusher copies the whole folder): a
     # later run can warm-start from a pushed model.
-    keras_dir = os.path.join(fn_args.serving_model_dir, KERAS_SUBDIR)
+    keras_dir = os.path.join(serving_dir, KERAS_SUBDIR)
     tf.io.gfile.makedirs(keras_dir)
-    tf.io.gfile.copy(os.path.join(fn_args.model_run_dir, KERAS_FILE),
+    tf.io.gfile.copy(os.path.join(run_dir, KERAS_FILE),
                      os.path.join(keras_dir, KERAS_FILE), overwrite=True)
-    absl.logging.info("exported serving model to %s", fn_args.serving_model_dir)
+    absl.logging.info("exported serving model to %s", serving_dir)
 
 
 def run(fn_args: Any, config_cls: type, train: Callable, serving_cls: type) -> None:
@@ -174,11 +180,20 @@ def run(fn_args: Any, config_cls: type, train: Callable, serving_cls: type) -> N
     `serving_cls(model, tft_output, config)`."""
     custom_config = dict(fn_args.custom_config or {})
     lr_scale = float(custom_config.pop(WARM_START_LR_SCALE, 1.0))
+    strategy_name = distribution.resolve(
+        custom_config.pop(distribution.DISTRIBUTION_KEY, distribution.DEFAULT))
     config = config_cls.from_custom_config(custom_config)
     absl.logging.info("trainer options: %s", config)
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
-    with warm_start_from(getattr(fn_args, "base_model", None), lr_scale) as warm_start:
+    strategy = distribution.strategy_for(strategy_name)
+    # Variables (model, optimizer, metrics) are created inside the scope, so
+    # they are mirrored across the strategy's replicas.
+    with warm_start_from(getattr(fn_args, "base_model", None), lr_scale) as warm_start, \
+            strategy.scope():
         model, stats = train(config, fn_args.train_files, fn_args.eval_files, tft_output,
                              fn_args.train_steps, fn_args.eval_steps)
     stats["warm_start"] = warm_start
+    stats["distribution"] = {"strategy": strategy_name,
+                             "replicas": int(strategy.num_replicas_in_sync),
+                             "workers": distribution.num_tasks()}
     save_run(fn_args, model, stats, config, serving_cls(model, tft_output, config))
