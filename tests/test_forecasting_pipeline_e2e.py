@@ -82,9 +82,6 @@ def test_serving_graph_matches_model_on_transform_output(smoke_run):
     np.testing.assert_allclose(from_raw, from_transform, atol=1e-5)
 
 
-# tests/test_retraining_scenario_e2e.py's span 4 shows the same refusal (trained,
-# not blessed, the served model untouched) in the default suite.
-@pytest.mark.slow
 def test_crippled_model_is_not_blessed_and_nothing_is_pushed(smoke_run):
     before = h.pushed_versions(smoke_run["serving"])
     # An untrained linear model (learning rate 0 keeps its random initial

@@ -25,7 +25,10 @@ from components.series_example_gen import series as series_lib
 from pipelines import history, retrain
 from tests import pipeline_outputs as h
 
-pytestmark = pytest.mark.e2e
+# Five forecasting runs (over three minutes on two cores): the default suite
+# has the forecasting pipeline's own e2e run (tests/test_forecasting_pipeline_e2e.py,
+# a refused model included); `./dev test -m slow` runs this scenario.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 N_STEPS = 70  # per series: windows of 50 + 10, every 5 steps: 3 windows
 
