@@ -6,6 +6,7 @@ its metadata so the Evaluator has a blessed baseline to compare with.
 
 from __future__ import annotations
 
+import json
 import os
 
 import keras
@@ -36,6 +37,10 @@ def test_smoke_run_blesses_and_pushes(smoke_run):
     assert len(versions) == 1
     validation = tfma.load_validation_result(h.only(f"{smoke_run['root']}/Evaluator/evaluation/*"))
     assert validation.validation_ok
+    # The Trainer ran under the default tf.distribute strategy: one replica, no cluster.
+    with open(os.path.join(h.only(f"{smoke_run['root']}/Trainer/model_run/*"),
+                           "training_stats.json")) as f:
+        assert json.load(f)["distribution"] == {"strategy": "default", "replicas": 1, "workers": 1}
 
 
 def test_pushed_model_answers_forecast_on_raw_series(smoke_run):
