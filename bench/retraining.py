@@ -47,27 +47,35 @@ def write_span(data: str, span: int, seed: int) -> None:
             f.write(f"s{span}-{i}," + ",".join(f"{v:.5f}" for v in row) + "\n")
 
 
-def retrain(work: str, data: str, epochs: int) -> dict:
-    command = [sys.executable, "-m", "pipelines.retrain", "--work-dir", work,
-               "--csv", os.path.join(data, "span-{SPAN}", "series.csv"), "--csv-layout", "wide",
-               "--epochs", str(epochs)]
+def run_retrain(args: list[str], expected: tuple[int, ...] = (0, 3, 4)) -> dict:
+    """Runs `python -m pipelines.retrain args` as cron would; its exit
+    status, wall time (process start included) and last output lines.
+    RuntimeError for an exit status not in `expected`."""
+    command = [sys.executable, "-m", "pipelines.retrain", *args]
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True,
                           cwd=os.path.dirname(HERE))
     seconds = time.perf_counter() - start
-    if done.returncode not in (0, 3, 4):
+    if done.returncode not in expected:
         raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr[-3000:]}")
-    return {"exit": done.returncode, "seconds": round(seconds, 1), "epochs": epochs,
+    return {"exit": done.returncode, "seconds": round(seconds, 1),
             "output": done.stderr.strip().splitlines()[-2:]}
 
 
-def last_run(work: str) -> dict:
+def retrain(work: str, data: str, epochs: int) -> dict:
+    return {**run_retrain(["--work-dir", work, "--csv", os.path.join(data, "span-{SPAN}", "series.csv"),
+                           "--csv-layout", "wide", "--epochs", str(epochs)]),
+            "epochs": epochs}
+
+
+def last_run(work: str, pipeline: str = "forecasting") -> dict:
     from pipelines import history
 
     record = history.read_history(
-        os.path.join(work, "tfx_metadata", "forecasting", "metadata.db"), "forecasting")[-1]
+        os.path.join(work, "tfx_metadata", pipeline, "metadata.db"), pipeline)[-1]
     return {"span": record.span, "warm_start": record.warm_start, "blessed": record.blessed,
-            "pushed": record.pushed_version, "metrics": record.metrics}
+            "pushed": record.pushed_version, "metrics": record.metrics,
+            "trained_spans": record.trained_spans, "failed_at": record.failed_at}
 
 
 def main() -> None:

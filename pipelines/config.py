@@ -74,6 +74,10 @@ class PipelineConfig:
     # The Trainer's tf.distribute strategy (models.common.distribution):
     # default, mirrored, multi_worker_mirrored (from TF_CONFIG) or auto.
     distribution: str = "default"
+    # Train on the last K spans that passed data validation (a rolling
+    # window, components.data_validation.span_window); 1: the newest span
+    # only. The Evaluator always judges on the newest span.
+    train_spans: int = 1
 
     def __post_init__(self) -> None:
         from models.common.distribution import STRATEGIES
@@ -81,6 +85,11 @@ class PipelineConfig:
         if self.distribution not in STRATEGIES:
             raise ValueError(f"unknown distribution {self.distribution!r}; choose one of "
                              f"{STRATEGIES}")
+        if not isinstance(self.train_spans, int) or self.train_spans < 1:
+            raise ValueError(f"train_spans must be an integer >= 1, got {self.train_spans!r}")
+        if self.train_spans > 1 and not self.resolve_baseline:
+            raise ValueError("train_spans > 1 needs ML Metadata resolvers (resolve_baseline), "
+                             "which this orchestrator cannot run")
 
     @classmethod
     def local(cls, pipeline_name: str, *, work_dir: str | None = None,
@@ -89,7 +98,7 @@ class PipelineConfig:
               beam_pipeline_args: tuple[str, ...] = LOCAL_BEAM_ARGS,
               warm_start: bool = False,
               warm_start_learning_rate_scale: float = 0.1,
-              distribution: str = "default") -> "PipelineConfig":
+              distribution: str = "default", train_spans: int = 1) -> "PipelineConfig":
         """Defaults under `work_dir` (the current directory):
         tfx_pipeline_output/<name>/, tfx_metadata/<name>/metadata.db,
         serving_model/<name>/<version>/."""
@@ -107,4 +116,5 @@ class PipelineConfig:
             warm_start=warm_start,
             warm_start_learning_rate_scale=warm_start_learning_rate_scale,
             distribution=distribution,
+            train_spans=train_spans,
         )

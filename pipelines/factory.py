@@ -12,6 +12,7 @@ from google.protobuf import text_format
 
 from components.data_validation import CuratedSchemaGen, DataValidator
 from components.data_validation import component as data_validation
+from components.data_validation import span_window
 from models.common.distribution import DEFAULT as DEFAULT_DISTRIBUTION, DISTRIBUTION_KEY
 from models.common.training import WARM_START_LR_SCALE
 from pipelines.config import PipelineConfig
@@ -24,6 +25,9 @@ COMPONENT_ORDER = (
 )
 # The nodes that are ML Metadata queries (not on self-hosted KFP 2).
 RESOLVERS = ("latest_validated_statistics_resolver", "latest_blessed_model_resolver")
+# With PipelineConfig.train_spans > 1, between ExampleValidator and Transform
+# (a custom strategy: local and Beam runners only, not Kubeflow/Vertex).
+WINDOW_RESOLVER = span_window.RESOLVER_ID
 
 
 def source_digest(dotted_path: str) -> str:
@@ -82,6 +86,15 @@ def create_pipeline(spec: FamilySpec, config: PipelineConfig) -> tfx.dsl.Pipelin
         baseline_statistics=baseline_statistics).with_id("ExampleValidator")
     nodes.append(example_validator)
 
+    # What Transform analyzes and the Trainer fits: this run's span, or the
+    # last K validated spans (this one included, hence after the validator).
+    train_examples = examples
+    window = None
+    if config.train_spans > 1:
+        window = span_window.validated_span_window(config.train_spans)
+        window.add_upstream_node(example_validator)
+        train_examples = window.outputs[span_window.EXAMPLES]
+
     model_resolver = None
     if config.resolve_baseline:
         model_resolver = tfx.dsl.Resolver(
@@ -92,7 +105,7 @@ def create_pipeline(spec: FamilySpec, config: PipelineConfig) -> tfx.dsl.Pipelin
     baseline_model = model_resolver.outputs["model"] if model_resolver else None
 
     transform = tfx.components.Transform(
-        examples=examples,
+        examples=train_examples,
         schema=schema,
         preprocessing_fn=spec.preprocessing_fn,
         # Statistics come from the train split only; the held-out split is
@@ -124,6 +137,8 @@ def create_pipeline(spec: FamilySpec, config: PipelineConfig) -> tfx.dsl.Pipelin
         base_model=baseline_model if config.warm_start else None,
     )
 
+    if window is not None:
+        nodes.append(window)
     nodes.append(transform)
     if model_resolver is not None:
         nodes.append(model_resolver)

@@ -3,7 +3,7 @@
     python -m pipelines.history --pipeline-name forecasting [--work-dir .] [--json]
 
 One line per run, oldest first: when it started, the span it read, how
-data validation went, whether a model was trained (and warm-started), the
+data validation went, the spans trained on (a window with --train-spans), whether a model was trained (and warm-started), the
 Evaluator's metrics and blessing, and the version pushed. Reads the SQLite
 metadata that local runs write (`tfx_metadata/<pipeline>/metadata.db`);
 nothing is changed.
@@ -33,6 +33,7 @@ class RunRecord:
     states: dict[str, str]  # node id -> execution state
     span: int | None = None
     examples: str | None = None
+    trained_spans: list[int] = dataclasses.field(default_factory=list)  # Transform's input spans
     warm_start: str | None = None
     metrics: dict[str, float] = dataclasses.field(default_factory=dict)
     blessed: bool | None = None
@@ -50,12 +51,13 @@ def _node_of_execution(store, pipeline_name: str) -> dict[int, str]:
     return nodes
 
 
-def _outputs(store, execution_id: int) -> dict[str, list]:
-    """output key -> artifacts of one execution."""
+def _outputs(store, execution_id: int, inputs: bool = False) -> dict[str, list]:
+    """output (or input) key -> artifacts of one execution."""
     from ml_metadata.proto import metadata_store_pb2
 
-    events = [e for e in store.get_events_by_execution_ids([execution_id])
-              if e.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)]
+    kinds = ((metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT) if inputs
+             else (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT))
+    events = [e for e in store.get_events_by_execution_ids([execution_id]) if e.type in kinds]
     artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
     out: dict[str, list] = {}
     for e in events:
@@ -140,6 +142,12 @@ def read_history(metadata_path: str, pipeline_name: str) -> list[RunRecord]:
                     examples = outputs["examples"][0]
                     record.examples = examples.uri
                     record.span = _custom(examples, "span")
+                elif node == "Transform":
+                    # The spans trained on: this run's, or a window of them.
+                    record.trained_spans = sorted(
+                        int(_custom(a, "span")) for a in
+                        _outputs(store, execution.id, inputs=True).get("examples", [])
+                        if _custom(a, "span") not in (None, ""))
                 elif node == "Trainer" and outputs.get("model_run"):
                     record.warm_start = _warm_start(outputs["model_run"][0].uri)
                 elif node == "Evaluator":
@@ -177,8 +185,8 @@ def format_history(records: list[RunRecord]) -> str:
     """A table, one run per line."""
     if not records:
         return "no runs recorded"
-    lines = [f"{'started':20} {'span':>4}  {'validation':10} {'trainer':9} {'blessed':7} "
-             f"{'pushed':12} metrics"]
+    lines = [f"{'started':20} {'span':>4}  {'validation':10} {'trained on':10} {'trainer':9} "
+             f"{'blessed':7} {'pushed':12} metrics"]
     for r in records:
         validation = r.states.get("ExampleValidator", "-")
         trainer = r.states.get("Trainer", "-")
@@ -188,8 +196,9 @@ def format_history(records: list[RunRecord]) -> str:
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in sorted(r.metrics.items()))
         if r.failed_at:
             metrics = f"failed at {r.failed_at}" + (f"; {metrics}" if metrics else "")
+        spans = ",".join(str(s) for s in r.trained_spans) or "-"
         lines.append(f"{r.started:20} {'-' if r.span is None else r.span:>4}  {validation:10} "
-                     f"{trainer:9} {blessed:7} {r.pushed_version or '-':12} {metrics}")
+                     f"{spans:10} {trainer:9} {blessed:7} {r.pushed_version or '-':12} {metrics}")
     return "\n".join(lines)
 
 

@@ -98,6 +98,8 @@ def run_key(args: argparse.Namespace, options: dict, data: dict | None) -> str:
     what = {"family": args.family, "variant": args.variant, "profile": args.profile,
             "options": options, "data": data,
             "warm_start_lr_scale": getattr(args, "warm_start_lr_scale", None)}
+    if getattr(args, "train_spans", 1) != 1:  # only then: earlier states keep their keys
+        what["train_spans"] = args.train_spans
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
 
 

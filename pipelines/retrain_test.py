@@ -51,6 +51,8 @@ def test_run_key_changes_with_data_and_options():
     assert key != retrain.run_key(_args(), {"epochs": 3}, data)
     assert key != retrain.run_key(_args(), {"epochs": 2}, {"span": 1, "fingerprint": "b"})
     assert key != retrain.run_key(_args(variant="lstm"), {"epochs": 2}, data)
+    assert key == retrain.run_key(_args(train_spans=1), {"epochs": 2}, data)
+    assert key != retrain.run_key(_args(train_spans=3), {"epochs": 2}, data)
 
 
 def test_input_fingerprint_of_the_latest_span(tmp_path):

@@ -47,6 +47,10 @@ def _parser(prog: str = "python -m pipelines.run", description: str = __doc__
                    help="the Trainer's tf.distribute strategy: default (one device), mirrored "
                         "(every GPU here), multi_worker_mirrored (the workers named by "
                         "TF_CONFIG) or auto")
+    p.add_argument("--train-spans", type=int, default=1, metavar="K",
+                   help="train on the last K spans that passed data validation, this run's "
+                        "included (a rolling window over a {SPAN} source; default 1: the "
+                        "newest span only); the Evaluator judges on the newest span")
     return p
 
 
@@ -125,7 +129,8 @@ def configure(args: argparse.Namespace, options: dict, name: str, *, warm_start:
         serving_dir=args.serving_dir, metadata_path=args.metadata_path,
         enable_cache=not args.no_cache, warm_start=warm_start,
         warm_start_learning_rate_scale=warm_start_learning_rate_scale,
-        distribution=getattr(args, "distribution", "default"))
+        distribution=getattr(args, "distribution", "default"),
+        train_spans=getattr(args, "train_spans", 1))
     return config, build_pipeline(args.family, config, variant=args.variant,
                                   profile=args.profile, **options)
 

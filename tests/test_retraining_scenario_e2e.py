@@ -5,9 +5,13 @@ would call it after each new span lands:
 
   span 1  the book's series                  trains cold, pushed
   span 1  again, unchanged                   nothing run (exit 4)
-  span 2  three times as many series         trains warm, pushed
+  span 2  three times as many series         trains warm on spans 1-2, pushed
   span 3  the same series in other units     stopped by data validation (drift)
-  span 4  random walks (nothing to learn)    trained, not blessed, not pushed
+  span 4  random walks (nothing to learn)    trains on spans 2 and 4 (never the
+                                             refused 3), not blessed, not pushed
+
+Training reads a rolling window of the last two validated spans
+(`--train-spans 2`); the Evaluator judges on the newest span.
 
 After each step the served model (the newest pushed version) is the
 expected one, and `python -m pipelines.history` tells the same story.
@@ -56,7 +60,7 @@ def scenario(tmp_path_factory):
     data = os.path.join(work, "data")
     argv = ["--family", "forecasting", "--profile", "smoke", "--work-dir", work,
             "--csv", os.path.join(data, "span-{SPAN}", "series.csv"), "--csv-layout", "wide",
-            "--stride", "5", "--epochs", "2"]
+            "--stride", "5", "--epochs", "2", "--train-spans", "2"]
     serving = os.path.join(work, "serving_model", "forecasting")
     model_runs = os.path.join(work, "tfx_pipeline_output", "forecasting", "Trainer", "model_run")
     steps = {}
@@ -139,6 +143,8 @@ def test_history_tells_each_run(scenario):
     records = history.read_history(
         os.path.join(scenario["work"], "tfx_metadata", "forecasting", "metadata.db"), "forecasting")
     assert [r.span for r in records] == [1, 2, 3, 4]
+    # The rolling window: the last two validated spans; span 3 was refused.
+    assert [r.trained_spans for r in records] == [[1], [1, 2], [], [2, 4]]
     assert [r.blessed for r in records] == [True, True, None, False]
     assert [bool(r.pushed_version) for r in records] == [True, True, False, False]
     assert records[2].failed_at == "ExampleValidator"
@@ -146,3 +152,4 @@ def test_history_tells_each_run(scenario):
     assert "mean_squared_error" in records[1].metrics
     table = history.format_history(records)
     assert "failed at ExampleValidator" in table
+    assert " 2,4 " in table
