@@ -83,7 +83,7 @@ def create_pipeline(spec: FamilySpec, config: PipelineConfig) -> tfx.dsl.Pipelin
     # Stops the run on any anomaly (schema or drift); Transform waits for it.
     example_validator = DataValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema,
-        baseline_statistics=baseline_statistics).with_id("ExampleValidator")
+        baseline_statistics=baseline_statistics, examples=examples).with_id("ExampleValidator")
     nodes.append(example_validator)
 
     # What Transform analyzes and the Trainer fits: this run's span, or the

@@ -28,6 +28,9 @@ class DataValidator(base_component.BaseComponent):
         ``drift_comparator`` of each feature to watch.
       baseline_statistics: the last validated span's statistics (optional;
         without them the drift comparators are skipped).
+      examples: the Examples the statistics describe (optional): their id
+        and span are recorded on both outputs, so a resolver can tell which
+        ingestion passed (``span_window``); their data is not read.
       exclude_splits: splits not to validate.
       drift_split: the split compared with the baseline's same split.
       fail_on_anomalies: False records anomalies and lets the run go on
@@ -38,11 +41,13 @@ class DataValidator(base_component.BaseComponent):
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
 
     def __init__(self, statistics: types.BaseChannel, schema: types.BaseChannel,
-                 baseline_statistics: Optional[types.BaseChannel] = None, *,
+                 baseline_statistics: Optional[types.BaseChannel] = None,
+                 examples: Optional[types.BaseChannel] = None, *,
                  exclude_splits: Sequence[str] = (), drift_split: str = "train",
                  fail_on_anomalies: bool = True):
         super().__init__(spec.DataValidatorSpec(
             statistics=statistics, schema=schema, baseline_statistics=baseline_statistics,
+            examples=examples,
             exclude_splits=json.dumps(list(exclude_splits)), drift_split=drift_split,
             fail_on_anomalies=int(bool(fail_on_anomalies)),
             anomalies=channel_utils.as_channel([standard_artifacts.ExampleAnomalies()]),

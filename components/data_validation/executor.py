@@ -81,6 +81,13 @@ class Executor(base_executor.BaseExecutor):
         anomalies_artifact = artifact_utils.get_single_instance(output_dict[spec.ANOMALIES])
         anomalies_artifact.split_names = artifact_utils.encode_split_names(splits)
         anomalies_artifact.span = stats.span
+        validated = artifact_utils.get_single_instance(output_dict[spec.VALIDATED_STATISTICS])
+        examples = (input_dict.get(spec.EXAMPLES) or [None])[0]
+        if examples is not None:
+            span = spec.span_of(examples)
+            for out in (anomalies_artifact, validated):
+                out.set_int_custom_property(spec.EXAMPLES_ID_PROPERTY, int(examples.id))
+                out.set_int_custom_property(spec.SPAN_PROPERTY, span)
 
         problems: List[str] = []
         blessed: Dict[str, int] = {}
@@ -111,7 +118,6 @@ class Executor(base_executor.BaseExecutor):
             logging.warning("%s", message)
 
         # The validated statistics, for the next run's drift check.
-        validated = artifact_utils.get_single_instance(output_dict[spec.VALIDATED_STATISTICS])
         validated.split_names = stats.split_names
         validated.span = stats.span
         io_utils.copy_dir(stats.uri, validated.uri)

@@ -51,7 +51,7 @@ def _schema_artifact(tmp_path) -> standard_artifacts.Schema:
     return artifact
 
 
-def _run(tmp_path, name, frame, baseline=None, fail=True):
+def _run(tmp_path, name, frame, baseline=None, fail=True, examples=None):
     anomalies = standard_artifacts.ExampleAnomalies()
     anomalies.uri = str(tmp_path / f"{name}-anomalies")
     validated = standard_artifacts.ExampleStatistics()
@@ -60,6 +60,8 @@ def _run(tmp_path, name, frame, baseline=None, fail=True):
               spec.SCHEMA: [_schema_artifact(tmp_path / name)]}
     if baseline is not None:
         inputs[spec.BASELINE_STATISTICS] = [baseline]
+    if examples is not None:
+        inputs[spec.EXAMPLES] = [examples]
     executor_lib.Executor().Do(
         inputs, {spec.ANOMALIES: [anomalies], spec.VALIDATED_STATISTICS: [validated]},
         {"exclude_splits": "[]", "drift_split": "train", "fail_on_anomalies": int(fail)})
@@ -72,6 +74,16 @@ def test_clean_span_passes_and_becomes_the_baseline(tmp_path):
     assert os.path.exists(os.path.join(validated.uri, "Split-train", "FeatureStats.pb"))
     # The next clean span, compared with it, passes too.
     _run(tmp_path, "next", _frame(2), baseline=validated)
+
+
+def test_the_validated_ingestion_is_recorded(tmp_path):
+    examples = standard_artifacts.Examples()
+    examples.id = 41
+    examples.set_int_custom_property("span", 3)  # as ExampleGen's driver records it
+    anomalies, validated = _run(tmp_path, "clean", _frame(1), examples=examples)
+    for out in (anomalies, validated):
+        assert out.get_int_custom_property(spec.EXAMPLES_ID_PROPERTY) == 41
+        assert out.get_int_custom_property(spec.SPAN_PROPERTY) == 3
 
 
 @pytest.mark.parametrize("frame, expected", [

@@ -9,11 +9,10 @@ range over the spans the ``DataValidator`` published ``validated_statistics``
 for, so a refused span never enters a window.
 
 Which ingestion of a span: a span re-ingested after its files changed has
-two ``Examples`` artifacts. Within one pipeline run, ExampleGen's artifact
-is created before its statistics and those before the validator's copy,
-and retrains hold a lock (``pipelines.retrain``), so the ingestion a
-validated-statistics artifact vouches for is the span's newest ``Examples``
-artifact created before it (ML Metadata ids grow with creation).
+two ``Examples`` artifacts. The validator records on its
+``validated_statistics`` the id of the ``Examples`` artifact it vouches for
+(``spec.EXAMPLES_ID_PROPERTY``); for each span the window takes the newest
+ingestion that passed.
 """
 
 from __future__ import annotations
@@ -31,32 +30,19 @@ EXAMPLES = "examples"
 VALIDATED_STATISTICS = "validated_statistics"
 
 
-def _span(artifact: types.Artifact) -> int:
-    # ExampleGen records the span as a property and, as a string, as a
-    # custom property (TFX's backward compatibility); either will do.
-    if artifact.has_custom_property("span"):
-        value = artifact.get_string_custom_property("span")
-        return int(value) if value else artifact.get_int_custom_property("span")
-    return int(artifact.span)
-
-
 def window(examples: List[types.Artifact], validated: List[types.Artifact],
            num_spans: int) -> List[types.Artifact]:
     """The Examples of the last `num_spans` validated spans, oldest span
-    first: for each span, the newest ingestion created before the span's
-    newest validated statistics."""
+    first: for each span, the newest ingestion that passed validation."""
     if num_spans < 1:
         raise ValueError(f"a training window needs num_spans >= 1, got {num_spans}")
-    newest_validation: Dict[int, int] = {}
-    for stats in validated:
-        span = _span(stats)
-        newest_validation[span] = max(newest_validation.get(span, -1), stats.id)
+    passed = {stats.get_int_custom_property(spec.EXAMPLES_ID_PROPERTY) for stats in validated
+              if stats.has_custom_property(spec.EXAMPLES_ID_PROPERTY)}
     chosen: Dict[int, types.Artifact] = {}
     for artifact in examples:
-        span = _span(artifact)
-        vouched = newest_validation.get(span)
-        if vouched is None or artifact.id > vouched:
+        if artifact.id not in passed:
             continue
+        span = spec.span_of(artifact)
         if span not in chosen or artifact.id > chosen[span].id:
             chosen[span] = artifact
     return [chosen[s] for s in sorted(chosen)[-num_spans:]]
@@ -76,13 +62,10 @@ class ValidatedSpanWindowStrategy(resolver.ResolverStrategy):
         chosen = window(list(input_dict.get(EXAMPLES) or []), validated, self._num_spans)
         if not chosen:
             return None  # nothing validated yet: the consumers cannot run
-        spans = {_span(a) for a in chosen}
-        newest: Dict[int, types.Artifact] = {}
-        for stats in validated:
-            span = _span(stats)
-            if span in spans and (span not in newest or stats.id > newest[span].id):
-                newest[span] = stats
-        return {EXAMPLES: chosen, VALIDATED_STATISTICS: [newest[s] for s in sorted(newest)]}
+        ids = {a.id for a in chosen}
+        vouching = [s for s in validated
+                    if s.get_int_custom_property(spec.EXAMPLES_ID_PROPERTY) in ids]
+        return {EXAMPLES: chosen, VALIDATED_STATISTICS: sorted(vouching, key=lambda a: a.id)}
 
 
 def validated_span_window(num_spans: int, *, example_gen_id: str = "ExampleGen",

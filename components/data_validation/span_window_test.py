@@ -6,23 +6,22 @@ import pytest
 from tfx.dsl.components.common import resolver
 from tfx.types import standard_artifacts
 
-from components.data_validation import span_window
+from components.data_validation import span_window, spec
 
 
-def _artifact(kind, artifact_id: int, span: int):
-    a = kind()
+def _examples(artifact_id: int, span: int):
+    a = standard_artifacts.Examples()
     a.id = artifact_id
-    a.span = span
-    a.set_string_custom_property("span", str(span))  # as ExampleGen's driver writes it
+    a.set_int_custom_property("span", span)  # as ExampleGen's driver records it
     return a
 
 
-def _examples(artifact_id, span):
-    return _artifact(standard_artifacts.Examples, artifact_id, span)
-
-
-def _validated(artifact_id, span):
-    return _artifact(standard_artifacts.ExampleStatistics, artifact_id, span)
+def _validated(artifact_id: int, examples_id: int):
+    """The validator's output vouching for the Examples artifact `examples_id`."""
+    a = standard_artifacts.ExampleStatistics()
+    a.id = artifact_id
+    a.set_int_custom_property(spec.EXAMPLES_ID_PROPERTY, examples_id)
+    return a
 
 
 def _ids(artifacts):
@@ -31,7 +30,7 @@ def _ids(artifacts):
 
 def test_last_k_validated_spans_oldest_first():
     examples = [_examples(1, 1), _examples(10, 2), _examples(20, 3), _examples(30, 4)]
-    validated = [_validated(3, 1), _validated(12, 2), _validated(22, 3), _validated(32, 4)]
+    validated = [_validated(3, 1), _validated(12, 10), _validated(22, 20), _validated(32, 30)]
     assert _ids(span_window.window(examples, validated, 2)) == [20, 30]
     assert _ids(span_window.window(examples, validated, 10)) == [1, 10, 20, 30]
     assert _ids(span_window.window(examples, validated, 1)) == [30]
@@ -40,15 +39,22 @@ def test_last_k_validated_spans_oldest_first():
 def test_a_refused_span_never_enters_the_window():
     # Span 3 failed validation (no validated statistics); span 4 passed.
     examples = [_examples(1, 1), _examples(10, 2), _examples(20, 3), _examples(30, 4)]
-    validated = [_validated(3, 1), _validated(12, 2), _validated(32, 4)]
+    validated = [_validated(3, 1), _validated(12, 10), _validated(32, 30)]
     assert _ids(span_window.window(examples, validated, 2)) == [10, 30]
 
 
 def test_a_reingested_span_uses_the_validated_ingestion():
     # Span 2 was re-ingested twice: id 15 passed validation (17), id 25 was refused.
     examples = [_examples(1, 1), _examples(10, 2), _examples(15, 2), _examples(25, 2)]
-    validated = [_validated(3, 1), _validated(12, 2), _validated(17, 2)]
+    validated = [_validated(3, 1), _validated(12, 10), _validated(17, 15)]
     assert _ids(span_window.window(examples, validated, 2)) == [1, 15]
+
+
+def test_the_span_as_a_string_property_too():
+    a = standard_artifacts.Examples()
+    a.set_string_custom_property("span", "7")
+    assert spec.span_of(a) == 7
+    assert spec.span_of(standard_artifacts.Examples()) == 0
 
 
 def test_nothing_validated_resolves_nothing():
@@ -57,7 +63,7 @@ def test_nothing_validated_resolves_nothing():
                                              "validated_statistics": []}) is None
     resolved = strategy.resolve_artifacts(
         None, {"examples": [_examples(1, 1), _examples(10, 2)],
-               "validated_statistics": [_validated(3, 1), _validated(12, 2)]})
+               "validated_statistics": [_validated(3, 1), _validated(12, 10)]})
     assert _ids(resolved["examples"]) == [1, 10]
     assert _ids(resolved["validated_statistics"]) == [3, 12]
 
