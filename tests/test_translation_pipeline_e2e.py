@@ -143,12 +143,14 @@ def test_pushed_model_loads_without_keras(pushed):
             f"m = tf.saved_model.load({pushed['model_dir']!r})\n"
             "out = m.signatures['translate'](sentences=tf.constant(['Thank you.']), "
             "beam_width=tf.constant(2), max_length=tf.constant(10))\n"
-            "print(out['translation'].numpy()[0].decode())\n"
+            # The smoke model may translate this to nothing (EOS first): what
+            # is checked here is that the signature runs without Keras.
+            "print(out['translation'].shape[0], out['score'].shape[0])\n"
             "assert 'keras' not in sys.modules, 'keras was imported'\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip()
+    assert done.stdout.strip() == "1 1"
 
 
 def test_cli_translates_and_draws_attention(pushed, tmp_path, capsys):
