@@ -25,9 +25,6 @@ COMPONENT_ORDER = (
 )
 # The nodes that are ML Metadata queries (not on self-hosted KFP 2).
 RESOLVERS = ("latest_validated_statistics_resolver", "latest_blessed_model_resolver")
-# With PipelineConfig.train_spans > 1, between ExampleValidator and Transform
-# (a custom strategy: local and Beam runners only, not Kubeflow/Vertex).
-WINDOW_RESOLVER = span_window.RESOLVER_ID
 
 
 def source_digest(dotted_path: str) -> str:

@@ -3,9 +3,10 @@
     python -m pipelines.history --pipeline-name forecasting [--work-dir .] [--json]
 
 One line per run, oldest first: when it started, the span it read, how
-data validation went, the spans trained on (a window with --train-spans), whether a model was trained (and warm-started), the
-Evaluator's metrics and blessing, and the version pushed. Reads the SQLite
-metadata that local runs write (`tfx_metadata/<pipeline>/metadata.db`);
+data validation went, the spans trained on (a window with --train-spans),
+whether a model was trained (and warm-started), the Evaluator's metrics
+and blessing, and the version pushed. Reads the SQLite metadata that local
+runs write (`tfx_metadata/<pipeline>/metadata.db`);
 nothing is changed.
 """
 
@@ -144,10 +145,9 @@ def read_history(metadata_path: str, pipeline_name: str) -> list[RunRecord]:
                     record.span = _custom(examples, "span")
                 elif node == "Transform":
                     # The spans trained on: this run's, or a window of them.
-                    record.trained_spans = sorted(
-                        int(_custom(a, "span")) for a in
-                        _outputs(store, execution.id, inputs=True).get("examples", [])
-                        if _custom(a, "span") not in (None, ""))
+                    spans = (_custom(a, "span") for a in
+                             _outputs(store, execution.id, inputs=True).get("examples", []))
+                    record.trained_spans = sorted(int(s) for s in spans if s not in (None, ""))
                 elif node == "Trainer" and outputs.get("model_run"):
                     record.warm_start = _warm_start(outputs["model_run"][0].uri)
                 elif node == "Evaluator":
