@@ -14,11 +14,15 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import os
+import sys
 import time
 
 import numpy as np
 
-from bench import common
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench import common  # noqa: E402
 
 
 def accuracy(model, ids: np.ndarray, starts: np.ndarray, length: int, batch: int = 512) -> float:
@@ -39,6 +43,11 @@ def main() -> None:
     p.add_argument("--window", type=int, default=100)
     p.add_argument("--results", default="bench/results/char_rnn_val_protocol.json")
     args = p.parse_args()
+    if args.window < 5:
+        p.error(f"--window must be >= 5 (five offsets are scored), got {args.window}")
+    for part in ("Transform/transform_graph", "Transform/transformed_examples", "Trainer/model_run"):
+        if not glob.glob(f"{args.pipeline_root.rstrip('/')}/{part}/*"):
+            p.error(f"{args.pipeline_root} has no {part}/: not a char_rnn pipeline output folder")
 
     import keras
     import tensorflow_transform as tft
@@ -53,8 +62,8 @@ def main() -> None:
     model = keras.saving.load_model(model_path, compile=False)
     last = len(ids) - args.window - 1
     row: dict = {"model": model_path, "eval_chars": int(len(ids)), "machine": common.machine_line()}
-    started = time.time()
     row["back_to_back"] = accuracy(model, ids, np.arange(0, last + 1, args.window), args.window)
+    started = time.time()
     row["every_character"] = accuracy(model, ids, np.arange(0, last + 1), args.window)
     row["every_character_seconds"] = round(time.time() - started, 1)
     row["back_to_back_by_offset"] = {
