@@ -33,6 +33,31 @@ def test_shifted_passes_rotate_offsets_and_cover_every_window():
     assert sorted(starts) == list(range(0, 1000 - 100))
 
 
+def test_a_small_buffer_keeps_the_books_start_to_end_order():
+    """shuffle_buffer / shift windows span as much text as the book's buffer
+    at shift 1: each pass then moves through the text from start to end and
+    ends on its last part (next to the validation text), as the book's does."""
+    ids = np.arange(20_000, dtype=np.int64)
+    shift, per_pass = 10, -(-(20_000 - 100) // 10)
+    local = TrainConfig(window=100, shift=shift, batch_size=10, shuffle_buffer=1000 // shift)
+    full = TrainConfig(window=100, shift=shift, batch_size=10, shuffle_buffer=per_pass)
+
+    def pass_starts(config):
+        return np.array([int(x[0]) for x, _ in window_dataset(ids, config, training=True)
+                         .unbatch().take(per_pass)])
+
+    def tenths(starts):  # median start of each tenth of a pass, as a fraction of the text
+        return [float(np.median(t)) / 20_000 for t in np.array_split(starts, 10)]
+
+    ordered, shuffled = tenths(pass_starts(local)), tenths(pass_starts(full))
+    # The small buffer walks the text: each tenth of the pass sits near its
+    # tenth of the text, the last one next to the text's end.
+    assert ordered == sorted(ordered) and ordered[-1] > 0.9
+    assert all(abs(m - (i + 0.5) / 10) < 0.05 for i, m in enumerate(ordered))
+    # A buffer of a whole pass mixes the text: no tenth sits near its place.
+    assert shuffled != sorted(shuffled) and shuffled[-1] < 0.7
+
+
 def test_cosine_schedule_decays_from_the_starting_rate():
     from models.char_rnn.trainer import COSINE_FLOOR, cosine_decay
 

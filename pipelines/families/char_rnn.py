@@ -48,6 +48,7 @@ PROFILES = {
 }
 
 WINDOW, BATCH = 100, 32
+SHUFFLE_BUFFER = 100_000  # windows, the book's
 
 
 def steps_per_pass(train_chars: int, window_shift: int, variant: str = "stateless",
@@ -91,15 +92,22 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
                keep_case: bool = False, epochs: int | None = None,
                steps_per_epoch: int | None = None, window_shift: int | None = None,
                learning_rate: float = 1e-3, batch_size: int = BATCH,
-               lr_schedule: str = "constant", max_chars: int | None = None, seed: int = 42) -> FamilySpec:
+               lr_schedule: str = "constant", max_chars: int | None = None,
+               shuffle_buffer: int = SHUFFLE_BUFFER, seed: int = 42) -> FamilySpec:
     """The char-RNN family for one variant and profile. `window_shift` > 1
     starts a window every k characters: one pass covers the whole text in
     1/k of the steps, the better use of a small (CPU) budget; the book uses 1.
     `batch_size` (the book's 32): larger batches use a CPU's cores better
     (bench/char_rnn_reference.md); raise `learning_rate` with it.
-    `lr_schedule` "cosine" decays the rate per epoch over the run."""
+    `lr_schedule` "cosine" decays the rate per epoch over the run.
+    `shuffle_buffer` counts windows (the book's 100,000): at shift 1 it mixes
+    100,000 characters of text, so a pass runs through the text from start
+    to end; at shift k the same 100,000 windows span the whole text (a full
+    shuffle), and 100,000 / k keeps the book's start-to-end order."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if shuffle_buffer < 1:
+        raise ValueError(f"shuffle_buffer must be >= 1, got {shuffle_buffer}")
     canonical_name("char_rnn", variant, VARIANTS)
     prof = select_profile(PROFILES, profile, max_chars=max_chars, epochs=epochs,
                           steps_per_epoch=steps_per_epoch, window_shift=window_shift)
@@ -125,7 +133,7 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
         custom_config={"variant": variant, "steps_per_epoch": per_epoch,
                        "shift": prof.window_shift, "window": WINDOW, "batch_size": batch_size,
                        "learning_rate": learning_rate, "lr_schedule": lr_schedule,
-                       "lowercase": lowercase, "seed": seed},
+                       "shuffle_buffer": shuffle_buffer, "lowercase": lowercase, "seed": seed},
         # The eval split already steered training (validation each epoch);
         # the blessing is on text the model never saw in any role.
         evaluation_split=TEST,
@@ -133,7 +141,8 @@ def build_spec(variant: str = DEFAULT_VARIANT, profile: str = DEFAULT_PROFILE, *
 
 
 CLI_OPTIONS = ("source", "sha256", "cache_dir", "keep_case", "epochs", "steps_per_epoch",
-               "window_shift", "learning_rate", "batch_size", "lr_schedule", "max_chars")
+               "window_shift", "learning_rate", "batch_size", "lr_schedule", "max_chars",
+               "shuffle_buffer")
 
 
 def add_cli_arguments(group: argparse._ArgumentGroup) -> None:
@@ -155,3 +164,6 @@ def add_cli_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--lr-schedule", choices=LR_SCHEDULES,
                        help="constant (the book's) or a per-epoch cosine decay to 5%%")
     group.add_argument("--max-chars", type=int, help="use only the first N characters")
+    group.add_argument("--shuffle-buffer", type=int,
+                       help="training windows mixed at a time (default 100,000, the book's); "
+                            "at window shift k, 100,000/k keeps the book's start-to-end order")
