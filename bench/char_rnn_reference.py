@@ -80,9 +80,9 @@ def write_report(row: dict, path: str) -> None:
         f"batch {row.get('batch_size', 32)}; Embedding(39, 16) → GRU(128) → Dense(39), "
         f"Nadam {row.get('learning_rate', 1e-3):g}.", "",
         (f"**Batch {row['batch_size']} instead of the book's 32**, learning rate "
-         f"{row['learning_rate']:g} instead of 1e-3: on this 2-core CPU a GRU step over 256 "
-         "windows costs 3.5× one over 32 (180 against 51 ms), so a larger batch sees 2.3× "
-         "more text per second; the rate rises with the batch (about as its square root)."
+         f"{row['learning_rate']:g} instead of 1e-3: on the 2-core CPU where this was first "
+         "measured a GRU step over 256 windows cost 3.5× one over 32 (180 against 51 ms), so "
+         "a larger batch sees more text per second (measured step costs below); the rate rises with the batch (about as its square root)."
          if row.get("batch_size", 32) != 32 else ""), "",
         (f"**Deviation from the book:** a training window starts every {row['window_shift']} "
          "characters instead of every character. With a budget of a few percent of the book's "

@@ -13,6 +13,7 @@ Writes bench/results/sentiment_reference.json and bench/sentiment_reference.md.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import tempfile
@@ -27,6 +28,7 @@ SHARED_IMDB = os.path.join(HERE, "..", "..", "shared", "datasets", "imdb", "aclI
 BOOK = {"no_mask": 0.50, "mask_zero": 0.8548, "mask_dropout": 0.8700, "ragged": 0.8208,
         "pretrained": 0.8956}
 DEFAULT_VARIANTS = ["no_mask", "mask_zero", "mask_dropout", "ragged", "bidirectional"]
+DEFAULT_SEED = 42  # the pipeline's default: the split and the initial weights
 BUCKETS = ["<100", "100-199", "200-399", "400+"]
 
 
@@ -103,6 +105,40 @@ def epoch_time(pipeline_root: str, variant: str = "mask_zero", steps: int = 60) 
     return row
 
 
+def label(row: dict) -> str:
+    """The variant, with its seed when not the default 42 (split and initial weights)."""
+    seed = row.get("seed", DEFAULT_SEED)
+    return row["variant"] + (f" (seed {seed})" if seed != DEFAULT_SEED else "")
+
+
+def gap_section(rows: list[dict]) -> list[str]:
+    """Whole-review rows against the book: per-seed accuracies, their mean and
+    the sampling error of one accuracy on the eval split (binomial, n reviews).
+    The book's figures are single runs on a 2,500-review validation split, so
+    they carry the same error."""
+    by_variant: dict[str, list[dict]] = {}
+    for r in rows:
+        if not r.get("max_len") and r.get("binary_accuracy") is not None and r["variant"] in BOOK:
+            if r["variant"] != "pretrained":  # its epoch rows are not repeats
+                by_variant.setdefault(r["variant"], []).append(r)
+    lines = ["## Against the book's numbers (whole reviews)", "",
+             "Each seed draws its own 90/10 split of train/ and its own initial weights. "
+             "SE: the standard error of one accuracy on that many eval reviews, "
+             "sqrt(p(1 − p) / n).", "",
+             "| variant | seeds | accuracy per seed | mean | book | mean − book | SE of one run |",
+             "|---|---|---|---|---|---|---|"]
+    for variant, runs in by_variant.items():
+        runs = sorted(runs, key=lambda r: r.get("seed", DEFAULT_SEED))
+        accs = [r["binary_accuracy"] for r in runs]
+        mean = sum(accs) / len(accs)
+        n = runs[0].get("example_count") or 0
+        se = math.sqrt(mean * (1 - mean) / n) if n else float("nan")
+        lines.append(f"| {variant} | {', '.join(str(r.get('seed', DEFAULT_SEED)) for r in runs)} | "
+                     f"{', '.join(f'{a:.4f}' for a in accs)} | {mean:.4f} | {BOOK[variant]} | "
+                     f"{mean - BOOK[variant]:+.4f} | {se:.4f} |")
+    return lines + [""]
+
+
 def pretrained_paragraph(rows: list[dict]) -> list[str]:
     """What the pretrained rows mean: which encoder, and where its curve peaked."""
     text = ("The `pretrained` variant (book 0.8956, fine-tuning the Universal Sentence Encoder, "
@@ -151,7 +187,7 @@ def write_report(rows: list[dict], tput: dict | None, path: str,
     ]
     for r in rows:
         lines.append(
-            f"| {r['variant']} | {r.get('max_len') or 'all'} | {fmt(r.get('binary_accuracy'))} | "
+            f"| {label(r)} | {r.get('max_len') or 'all'} | {fmt(r.get('binary_accuracy'))} | "
             f"{BOOK.get(r['variant'], '')} | "
             f"{fmt(r.get('auc'))} | {fmt(r.get('precision'))} | {fmt(r.get('recall'))} | "
             f"{fmt(r.get('calibration'), '.3f')} | {r.get('epochs', '')} | "
@@ -165,13 +201,14 @@ def write_report(rows: list[dict], tput: dict | None, path: str,
               "|---|---|" + "---|" * len(BUCKETS)]
     for r in rows:
         slices = r.get("slices", {})
-        lines.append(f"| {r['variant']} | {r.get('max_len') or 'all'} | " + " | ".join(
+        lines.append(f"| {label(r)} | {r.get('max_len') or 'all'} | " + " | ".join(
             fmt(slices.get(b, {}).get("binary_accuracy")) for b in BUCKETS) + " |")
     lines += ["", "Per-component wall seconds:", ""]
     for r in rows:
         comps = ", ".join(f"{k} {v:.0f}" for k, v in r.get("component_seconds", {}).items())
-        lines.append(f"- {r['variant']} ({r.get('max_len') or 'all'} tokens): {comps}")
+        lines.append(f"- {label(r)} ({r.get('max_len') or 'all'} tokens): {comps}")
     lines += ["", *pretrained_paragraph([r for r in rows if r["variant"] == "pretrained"]), ""]
+    lines += gap_section(rows)
     if tput:
         lines += ["## Trainer throughput vs bare `model.fit`", "",
                   f"Same model ({tput['variant']}), same token arrays (Transform output, "
@@ -210,6 +247,8 @@ def main() -> None:
     p.add_argument("--work-dir", default="/tmp/sentiment_bench")
     p.add_argument("--results", default=os.path.join(HERE, "results", "sentiment_reference.json"))
     p.add_argument("--merge", action="store_true")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                   help="seeds the train/eval hash split and the initial weights")
     p.add_argument("--throughput-only", action="store_true")
     p.add_argument("--report-only", action="store_true", help="rewrite the report from --results")
     p.add_argument("--no-length-buckets", action="store_true",
@@ -234,7 +273,7 @@ def main() -> None:
         command = "./dev python bench/sentiment_reference.py " + " ".join(sys.argv[1:])
         for variant in args.variants:
             print(f"== {variant}", file=sys.stderr, flush=True)
-            options = {"source": args.imdb, "max_len": args.max_len}
+            options = {"source": args.imdb, "max_len": args.max_len, "seed": args.seed}
             if args.no_length_buckets:
                 options["length_buckets"] = False
             if args.epochs:
@@ -242,11 +281,11 @@ def main() -> None:
             row = common.run_variant("sentiment", "sentiment_bench", args.work_dir, variant,
                                      "reference", slice_feature="length_bucket", **options)
             row["command"] = command.strip()
-            row["max_len"] = args.max_len
+            row["max_len"], row["seed"] = args.max_len, args.seed
             row["length_buckets"] = not args.no_length_buckets and variant != "no_mask"
             # A run replaces the row of the same settings; another epoch count is its own row.
             key = lambda r: (r["variant"], r.get("max_len"), r.get("length_buckets"),  # noqa: E731
-                             r.get("epochs"))
+                             r.get("epochs"), r.get("seed", DEFAULT_SEED))
             rows = [r for r in rows if key(r) != key(row)]
             rows.append(row)
             common.save_rows(args.results, rows + extra())
