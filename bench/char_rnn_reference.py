@@ -82,7 +82,8 @@ def write_report(row: dict, path: str) -> None:
         (f"**Batch {row['batch_size']} instead of the book's 32**, learning rate "
          f"{row['learning_rate']:g} instead of 1e-3: on the 2-core CPU where this was first "
          "measured a GRU step over 256 windows cost 3.5× one over 32 (180 against 51 ms), so "
-         "a larger batch sees more text per second (measured step costs below); the rate rises with the batch (about as its square root)."
+         "a larger batch sees more text per second (measured step costs below); the rate "
+         "rises with the batch (about as its square root)."
          if row.get("batch_size", 32) != 32 else ""), "",
         (f"**Deviation from the book:** a training window starts every {row['window_shift']} "
          "characters instead of every character. With a budget of a few percent of the book's "
@@ -130,6 +131,7 @@ def write_report(row: dict, path: str) -> None:
 
 def main() -> None:
     from models.char_rnn.trainer import LR_SCHEDULES
+    from pipelines.families.char_rnn import SHUFFLE_BUFFER
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", default=os.path.abspath(SHARED))
@@ -141,7 +143,7 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--lr-schedule", default="constant", choices=LR_SCHEDULES)
-    p.add_argument("--shuffle-buffer", type=int, default=100_000,
+    p.add_argument("--shuffle-buffer", type=int, default=SHUFFLE_BUFFER,
                    help="windows mixed at a time (the book's 100,000); at shift k, 100,000/k "
                         "keeps the book's start-to-end order through the text")
     p.add_argument("--work-dir", default="/tmp/char_rnn_bench")

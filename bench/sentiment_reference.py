@@ -118,9 +118,10 @@ def gap_section(rows: list[dict]) -> list[str]:
     they carry the same error."""
     by_variant: dict[str, list[dict]] = {}
     for r in rows:
-        if not r.get("max_len") and r.get("binary_accuracy") is not None and r["variant"] in BOOK:
-            if r["variant"] != "pretrained":  # its epoch rows are not repeats
-                by_variant.setdefault(r["variant"], []).append(r)
+        # pretrained's rows differ in epochs: they are not repeats of one setting.
+        if (not r.get("max_len") and r.get("binary_accuracy") is not None
+                and r["variant"] in BOOK and r["variant"] != "pretrained"):
+            by_variant.setdefault(r["variant"], []).append(r)
     lines = ["## Against the book's numbers (whole reviews)", "",
              "Each seed draws its own 90/10 split of train/ and its own initial weights. "
              "SE: the standard error of one accuracy on that many eval reviews, "

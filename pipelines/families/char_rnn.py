@@ -18,7 +18,7 @@ import os
 import tensorflow_model_analysis as tfma
 
 from components.text_corpus_example_gen import TextCorpusExampleGen
-from models.char_rnn.trainer import LR_SCHEDULES, VARIANTS
+from models.char_rnn.trainer import LR_SCHEDULES, VARIANTS, TrainConfig
 from models.common.arguments import canonical_name
 from pipelines.spec import TEST, FamilySpec, select_profile
 
@@ -48,7 +48,7 @@ PROFILES = {
 }
 
 WINDOW, BATCH = 100, 32
-SHUFFLE_BUFFER = 100_000  # windows, the book's
+SHUFFLE_BUFFER = TrainConfig.shuffle_buffer  # windows, the book's (one default, the trainer's)
 
 
 def steps_per_pass(train_chars: int, window_shift: int, variant: str = "stateless",
